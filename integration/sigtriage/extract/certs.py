@@ -1,0 +1,140 @@
+"""X.509 certificate -> model.Certificate, from asn1crypto (what signify hands us).
+
+asn1crypto rather than `cryptography` here because it parses certificates that `cryptography` rejects or warns
+about (negative serials, explicit EC parameters as in CVE-2020-0601): an analyser must describe those, not
+crash on them. `cryptography` does the signature checks (chain.py), where strictness is what we want.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import timezone
+
+from asn1crypto import x509 as asn1x509
+
+from sigtriage.model import Certificate, Name
+
+_NAME_KEYS = {
+    "common_name": "CN",
+    "organization_name": "O",
+    "organizational_unit_name": "OU",
+    "locality_name": "L",
+    "state_or_province_name": "ST",
+    "country_name": "C",
+    "street_address": "STREET",
+    "postal_code": "postalCode",
+    "email_address": "E",
+    "serial_number": "serialNumber",
+}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("+", "\\+").replace('"', '\\"')
+
+
+def name_of(name: asn1x509.Name) -> Name:
+    """DN in the order of the certificate, most specific first (CN=…, O=…, C=…), as Windows and signify show it."""
+    parts: list[str] = []
+    cn = o = None
+    for rdn in reversed(list(name.chosen)):
+        for attr in rdn:
+            key = attr["type"].native
+            value = attr["value"].native
+            text = value if isinstance(value, str) else str(value)
+            label = _NAME_KEYS.get(key, attr["type"].dotted if key == attr["type"].dotted else key)
+            parts.append(f"{label}={_escape(text)}")
+            if key == "common_name" and cn is None:
+                cn = text
+            elif key == "organization_name" and o is None:
+                o = text
+    return Name(dn=", ".join(parts), cn=cn, o=o)
+
+
+def serial_der_hex(cert: asn1x509.Certificate) -> str:
+    """The serial's DER INTEGER content bytes: the one form that compares equal across tools and feeds."""
+    return cert["tbs_certificate"]["serial_number"].contents.hex()
+
+
+def _serial_int_hex(value: int) -> str:
+    return f"-{-value:x}" if value < 0 else f"{value:x}"
+
+
+def _urls(cert: asn1x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    crl: list[str] = []
+    for point in cert.crl_distribution_points or []:
+        full = point["distribution_point"]
+        if full.name == "full_name":
+            crl += [g.native for g in full.chosen if g.name == "uniform_resource_identifier"]
+    ocsp: list[str] = []
+    issuers: list[str] = []
+    aia = cert.authority_information_access_value
+    for desc in aia or []:
+        location = desc["access_location"]
+        if location.name != "uniform_resource_identifier":
+            continue
+        if desc["access_method"].native == "ocsp":
+            ocsp.append(location.native)
+        elif desc["access_method"].native == "ca_issuers":
+            issuers.append(location.native)
+    return tuple(crl), tuple(ocsp), tuple(issuers)
+
+
+def _key_facts(cert: asn1x509.Certificate) -> tuple[str, int | None]:
+    info = cert.public_key
+    algorithm = info.algorithm
+    try:
+        size: int | None = info.bit_size
+    except (ValueError, TypeError, KeyError):
+        # explicit or unknown EC parameters (CVE-2020-0601): asn1crypto cannot name the curve
+        size = None
+    return algorithm, size
+
+
+def _self_signed(cert: asn1x509.Certificate) -> bool:
+    """Names match *and* the certificate's own key verifies its signature (a CA that merely repeats a name is not)."""
+    if cert.subject != cert.issuer:
+        return False
+    from sigtriage.extract.chain import signature_verifies
+
+    return signature_verifies(cert, cert)
+
+
+def certificate_of(cert: asn1x509.Certificate) -> Certificate:
+    der = cert.dump()
+    valid = cert["tbs_certificate"]["validity"]
+    key_algorithm, key_size = _key_facts(cert)
+    crl, ocsp, issuers = _urls(cert)
+    ku = cert.key_usage_value
+    eku = cert.extended_key_usage_value
+    basic = cert.basic_constraints_value
+    return Certificate(
+        subject=name_of(cert.subject),
+        issuer=name_of(cert.issuer),
+        serial=serial_der_hex(cert),
+        serial_int_hex=_serial_int_hex(cert.serial_number),
+        sha1=hashlib.sha1(der).hexdigest(),
+        sha256=hashlib.sha256(der).hexdigest(),
+        spki_sha256=hashlib.sha256(cert.public_key.dump()).hexdigest(),
+        not_before=valid["not_before"].native.astimezone(timezone.utc),
+        not_after=valid["not_after"].native.astimezone(timezone.utc),
+        key_algorithm=key_algorithm,
+        key_size=key_size,
+        signature_algorithm=cert["signature_algorithm"].signature_algo + "-" + _hash_name(cert),
+        ekus=tuple(str(p) for p in (eku.native if eku else [])),
+        key_usage=tuple(sorted(ku.native)) if ku else (),
+        is_ca=bool(basic and basic["ca"].native),
+        self_issued=cert.subject == cert.issuer,
+        self_signed=_self_signed(cert),
+        crl_urls=crl,
+        ocsp_urls=ocsp,
+        ca_issuer_urls=issuers,
+        der_base64=base64.b64encode(der).decode("ascii"),
+    )
+
+
+def _hash_name(cert: asn1x509.Certificate) -> str:
+    try:
+        return str(cert["signature_algorithm"].hash_algo)
+    except ValueError:
+        return "unknown"
