@@ -67,7 +67,7 @@ def _whole_algorithms(options: Options) -> tuple[str, ...]:
     return ("sha256", "sha1", "md5") if options.all_hashes else ("sha256",)
 
 
-def _load_catalogs(paths: tuple[Path, ...]) -> list[tuple[str, CertificateTrustList]]:
+def load_catalogs(paths: tuple[Path, ...]) -> list[tuple[str, CertificateTrustList]]:
     catalogs = []
     for path in paths:
         try:
@@ -239,7 +239,7 @@ def _open(path: Path) -> tuple[BinaryIO, int]:
 
 
 def analyze_file(path: Path, trust: TrustStore, options: Options = Options()) -> AnalysisReport:
-    catalogs = _load_catalogs(options.catalogs)
+    catalogs = load_catalogs(options.catalogs)
     stream, size = _open(path)
     with stream, time_limit(options.timeout, str(path)):
         return _analyze(Path(path), stream, size, trust, options, catalogs)

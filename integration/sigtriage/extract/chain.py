@@ -16,6 +16,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
+from sigtriage.extract.names import name_of
+
 MAX_DEPTH = 8
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -130,7 +132,7 @@ class AnchorIndex:
 
 
 def _name(cert: asn1x509.Certificate) -> str:
-    return cert.subject.human_friendly
+    return name_of(cert.subject).dn
 
 
 def build_chain(leaf: asn1x509.Certificate, pool: list[asn1x509.Certificate], anchors: AnchorIndex) -> BuiltChain:
@@ -147,7 +149,7 @@ def build_chain(leaf: asn1x509.Certificate, pool: list[asn1x509.Certificate], an
         anchored = anchors.issuers_of(current)
         embedded = [c for c in pool if c.subject == current.issuer and c.sha256 != current.sha256]
         if not anchored and not embedded:
-            errors.append(f"issuer '{current.issuer.human_friendly}' of '{_name(current)}' is neither embedded nor a trust anchor")
+            errors.append(f"issuer '{name_of(current.issuer).dn}' of '{_name(current)}' is neither embedded nor a trust anchor")
             return BuiltChain(tuple(chain), ChainEnd.ISSUER_UNKNOWN, None, tuple(errors), tuple(mismatched))
         issuer = None
         link_errors = []

@@ -26,8 +26,9 @@ from signify.exceptions import (
 )
 from signify.pkcs7 import SignedData
 
-from sigtriage.extract.certs import certificate_of, name_of
+from sigtriage.extract.certs import certificate_of
 from sigtriage.extract.chain import BuiltChain, ChainEnd, build_chain
+from sigtriage.extract.names import name_of
 from sigtriage.extract.trust import TrustStore
 from sigtriage.model import Certificate, CertificateRef, PageHashes, Signature, Status, Timestamp, WindowsStatus
 

@@ -1,6 +1,7 @@
 """Frozen dataclasses only: no I/O, no third-party types. Imports nothing else of sigtriage."""
 
 from sigtriage.model.analysis import (
+    AnalysisFailure,
     AnalysisReport,
     Certificate,
     CertificateRef,
@@ -18,6 +19,7 @@ from sigtriage.model.analysis import (
 )
 
 __all__ = [
+    "AnalysisFailure",
     "AnalysisReport",
     "CertTable",
     "Certificate",

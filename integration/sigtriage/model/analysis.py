@@ -211,3 +211,15 @@ class AnalysisReport:
     @property
     def primary(self) -> Signature | None:
         return next((s for s in self.signatures if s.parent is None), None)
+
+
+@dataclass(frozen=True)
+class AnalysisFailure:
+    """What `analyze` emits for a file it could not analyse at all (unreadable, a directory, timed out, a bug)."""
+
+    path: str
+    error_type: str
+    """'input' (cannot be read), 'timeout', or 'internal' (a sigtriage bug: please report it)."""
+    message: str
+    status: str = "error"
+    schema_version: str = "1.0"

@@ -1,0 +1,111 @@
+"""Command line: argument parsing, exception -> exit code, and the only place that prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from sigtriage import __version__
+from sigtriage.errors import SigtriageError, UsageError
+from sigtriage.model import AnalysisFailure
+from sigtriage.model.codec import dumps, parse_datetime
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_ANALYSIS_FAILED = 4
+
+
+def _parse_at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise UsageError(f"--at: not an ISO-8601 time: {value!r}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sigtriage")
+def cli() -> None:
+    """sigtriage: is this signed Windows binary signed in a way that deserves trust?"""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON document per file (JSON Lines).")
+@click.option("--trust-anchor", "anchors", multiple=True, type=click.Path(path_type=Path),
+              help="Extra trusted root(s), PEM or DER (enterprise CA). Repeatable.")
+@click.option("--no-microsoft-roots", is_flag=True, help="Trust only --trust-anchor roots.")
+@click.option("--catalog", "catalogs", multiple=True, type=click.Path(path_type=Path),
+              help="Security catalog (.cat) that may sign the files. Repeatable.")
+@click.option("--at", "at", help="Evaluate trust at this ISO-8601 time instead of now.")
+@click.option("--all-hashes", is_flag=True, help="Also compute MD5/SHA-1 of the file and the SHA-1 authentihash.")
+@click.option("--workers", type=click.IntRange(1, 64), default=min(4, os.cpu_count() or 1), show_default=True,
+              help="Worker processes for several files.")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=120.0, show_default=True,
+              help="Seconds allowed per file before it is reported as an error.")
+def analyze(files: tuple[Path, ...], as_json: bool, anchors: tuple[Path, ...], no_microsoft_roots: bool,
+            catalogs: tuple[Path, ...], at: str | None, all_hashes: bool, workers: int, timeout: float) -> None:
+    """Analyse the Authenticode signatures of FILES (PE, MSI, catalogs; directories are walked)."""
+    from sigtriage.batch import analyze_many, expand
+    from sigtriage.extract.analyze import Options, load_catalogs
+    from sigtriage.extract.trust import load_trust_store
+    from sigtriage.present.terminal import render_failure, render_report
+
+    options = Options(catalogs=catalogs, at=_parse_at(at), all_hashes=all_hashes, timeout=timeout)
+    # fail fast, with the file's name, on unreadable anchors and catalogs before any worker starts
+    trust = load_trust_store(anchors, microsoft=not no_microsoft_roots)
+    load_catalogs(catalogs)
+    targets = list(expand(files))
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True)
+    worst = EXIT_OK
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=err, transient=True, disable=not err.is_terminal or len(targets) < 2)
+    with progress:
+        task = progress.add_task("analysing", total=len(targets))
+        results = analyze_many(targets, anchor_files=anchors, microsoft=not no_microsoft_roots, options=options,
+                               workers=workers, trust=trust)
+        for result in results:
+            progress.advance(task)
+            if isinstance(result, AnalysisFailure):
+                worst = max(worst, EXIT_INPUT if result.error_type == "input" else EXIT_ANALYSIS_FAILED)
+            if as_json:
+                sys.stdout.write(dumps(result) + "\n")
+                sys.stdout.flush()
+            elif isinstance(result, AnalysisFailure):
+                out.print(render_failure(result))
+            else:
+                out.print(render_report(result))
+                out.print()
+    if not targets:
+        raise UsageError("no files found under the given paths")
+    raise SystemExit(worst)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except SigtriageError as exc:
+        click.echo(f"sigtriage: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last boundary: report a bug, never a traceback to the analyst
+        click.echo(f"sigtriage: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+        sys.exit(EXIT_INTERNAL)

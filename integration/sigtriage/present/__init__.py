@@ -1,0 +1,1 @@
+"""Pure rendering of reports: terminal tables, JSON documents. Reads only the model."""
