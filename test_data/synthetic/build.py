@@ -20,11 +20,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling scripts are not a package
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling scripts are not a package
 import minipe  # noqa: E402
 import pki  # noqa: E402
-from cryptography.x509.oid import ExtendedKeyUsageOID  # noqa: E402
 
 OSSLSIGNCODE_TIMEOUT = 60
 PUBLISHER = "sigtriage Test Publisher"
@@ -148,14 +150,11 @@ def _set_checksum(data: bytearray) -> None:
 def _tamper(signed: bytes) -> bytes:
     """Flip one byte of .text: the Authenticode digest no longer matches; the signature blob is untouched."""
     data = bytearray(signed)
-    text_raw = struct.unpack_from("<I", data, _optional_header(data) + minipe_sections_offset() + 20)[0]
+    optional_header = _optional_header(data)
+    (size_of_optional_header,) = struct.unpack_from("<H", data, optional_header - 4)
+    (text_raw,) = struct.unpack_from("<I", data, optional_header + size_of_optional_header + 20)
     data[text_raw + _TAMPER_OFFSET] ^= 0xFF
     return bytes(data)
-
-
-def minipe_sections_offset() -> int:
-    """Offset of the first section header from the optional header (PE32+ with 16 directories)."""
-    return 112 + 16 * 8
 
 
 def _add_slack(signed: bytes) -> bytes:
@@ -201,13 +200,18 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
     pki.write_certs(outdir / ANCHOR, [root.cert])
     pki.write_der(pki_dir / "root.cer", root.cert)
 
-    def leaf(cn: str, **kwargs: object) -> pki.Identity:
-        return pki.code_signing_leaf(
-            intermediate, cn, kwargs.pop("o", cn),  # type: ignore[arg-type]
-            kwargs.pop("not_before", now - timedelta(days=30)),  # type: ignore[arg-type]
-            kwargs.pop("not_after", now + timedelta(days=365)),  # type: ignore[arg-type]
-            **kwargs,  # type: ignore[arg-type]
-        )
+    def leaf(
+        cn: str,
+        *,
+        not_before: datetime = now - timedelta(days=30),
+        not_after: datetime = now + timedelta(days=365),
+        eku: tuple[x509.ObjectIdentifier, ...] = pki.CODE_SIGNING,
+        key_usage: frozenset[str] = pki.DIGITAL_SIGNATURE,
+        key_size: int = 2048,
+    ) -> pki.Identity:
+        """A leaf under the real intermediate with CN = O = `cn`, valid now-30d..now+365d unless told otherwise."""
+        return pki.code_signing_leaf(intermediate, cn, cn, not_before, not_after, eku=eku, key_usage=key_usage,
+                                     key_size=key_size)
 
     publisher = _signer(pki_dir, "publisher", leaf(PUBLISHER), intermediate)
     tsa_files = _signer(pki_dir, "tsa", timestamping, root)
@@ -259,7 +263,7 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
 
     server_auth = _signer(pki_dir, "bad_key_usage", leaf(
         "sigtriage TLS Server", eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
-        key_usage={"digital_signature", "key_encipherment"}), intermediate)
+        key_usage=frozenset({"digital_signature", "key_encipherment"})), intermediate)
     add(_sign(unsigned, outdir / "bad_key_usage.exe", _key_certs(server_auth), signing_time=now),
         "leaf with EKU serverAuth only (a TLS certificate), no codeSigning", "bad_key_usage", None)
 
