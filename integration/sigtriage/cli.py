@@ -91,6 +91,22 @@ def analyze(files: tuple[Path, ...], as_json: bool, anchors: tuple[Path, ...], n
     raise SystemExit(worst)
 
 
+@cli.command()
+@click.argument("document", type=click.Choice(["analysis-report", "analysis-failure"]))
+@click.option("--write", is_flag=True, help="Rewrite the packaged schema file instead of printing.")
+def schema(document: str, write: bool) -> None:
+    """Print the JSON Schema of a document sigtriage emits."""
+    import json
+
+    from sigtriage.model.documents import generated_schema, schema_path
+
+    text = json.dumps(generated_schema(document), indent=2) + "\n"
+    if write:
+        schema_path(document).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

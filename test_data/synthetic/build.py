@@ -16,7 +16,7 @@ import shutil
 import struct
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,7 +57,8 @@ class Case:
     expected_status_without_anchor: str | None
     """None where both untrusted_root and the case's own defect apply: precedence is sigtriage's policy."""
     timestamped: bool
-    traits: list[str] = field(default_factory=list)
+    traits: tuple[str, ...] = ()
+    """What later findings should pick up beyond the status, e.g. "weak_key"."""
 
 
 def osslsigncode(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -107,7 +108,7 @@ def _sign(
     nest: bool = False,
 ) -> Path:
     """Sign with a fixed signingTime (for reproducibility) and, with `tsa`, an offline RFC 3161 timestamp."""
-    outfile.unlink(missing_ok=True)  # osslsigncode does not reliably overwrite
+    outfile.unlink(missing_ok=True)  # osslsigncode refuses to overwrite, which would break a rebuild
     args: list[str | Path] = ["sign", *credentials, "-h", digest, "-time", _unix(signing_time)]
     if tsa:
         args += ["-TSA-certs", tsa.certs, "-TSA-key", tsa.key, "-TSA-time", _unix(signing_time)]
@@ -187,6 +188,8 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
     fixed `now` the output is identical between runs except for timestamped cases, where osslsigncode's
     TSA picks a random serial number. Returns case name -> file path.
     """
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
     now = (now or pki.utcnow()).astimezone(UTC).replace(microsecond=0)
     outdir.mkdir(parents=True, exist_ok=True)
     pki_dir, work = outdir / "pki", outdir / "work"
@@ -213,8 +216,9 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
         return pki.code_signing_leaf(intermediate, cn, cn, not_before, not_after, eku=eku, key_usage=key_usage,
                                      key_size=key_size)
 
-    publisher = _signer(pki_dir, "publisher", leaf(PUBLISHER), intermediate)
-    tsa_files = _signer(pki_dir, "tsa", timestamping, root)
+    publisher_identity = leaf(PUBLISHER)
+    publisher = _signer(pki_dir, "publisher", publisher_identity, intermediate)
+    tsa_files = _signer(pki_dir, "tsa", timestamping)  # no root in the token: -TSA-CAfile must supply it
 
     unsigned = minipe.write_pe(
         outdir / "unsigned.exe", company=PUBLISHER, product="sigtriage Synthetic Test",
@@ -232,7 +236,7 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
             traits: tuple[str, ...] = ()) -> None:
         name = path.stem
         cases.append(Case(name, path.relative_to(outdir).as_posix(), description, status, without_anchor,
-                          timestamped, list(traits)))
+                          timestamped, traits))
         paths[name] = path
 
     valid = _sign(unsigned, outdir / "valid_extra_anchor.exe", _key_certs(publisher), signing_time=now,
@@ -291,9 +295,10 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
         "SHA-1 primary signature with a nested SHA-256 signature (dual signing)", "valid", "untrusted_root",
         traits=("sha1_primary", "nested_signature"))
 
-    wrong = _signer(pki_dir, "wrong_intermediate", leaf("sigtriage Wrong Chain Publisher"), impostor)
+    wrong = _signer(pki_dir, "wrong_intermediate", publisher_identity, impostor)
     add(_sign(unsigned, outdir / "wrong_intermediate.exe", _key_certs(wrong), signing_time=now),
-        "leaf issued by intermediate A, but the signature embeds intermediate B (same subject DN, other key)",
+        "the publisher leaf (issued by intermediate A) with intermediate B embedded instead: same subject DN, "
+        "other key, so the embedded chain does not link",
         "chain_invalid", "chain_invalid")
 
     lookalike = _signer(pki_dir, "lookalike", leaf(LOOKALIKE), intermediate)

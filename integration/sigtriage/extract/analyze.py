@@ -282,7 +282,12 @@ def _analyze(path: Path, stream: BinaryIO, size: int, trust: TrustStore, options
         inputs.append(catalog_file)
     inputs += _catalog_inputs(work, catalogs, digests, len(inputs))
     describe = CertificateCache()
-    signatures = tuple(describe_signature(i, trust, options.at, describe) for i in inputs)
+    try:
+        signatures = tuple(describe_signature(i, trust, options.at, describe) for i in inputs)
+    except PARSE_ERRORS as exc:
+        # asn1crypto parses lazily: a corrupt certificate or attribute surfaces only when it is read
+        work.fail(Status.MALFORMED, f"signature does not parse: {exc}")
+        signatures = ()
     status = _overall(work, signatures)
     errors = tuple(work.errors or ())
     authentihash = dict(digests.authentihash) or {k: v.hex() for k, v in msi_digest.items()}

@@ -17,6 +17,7 @@ _NAME_KEYS = {
     "postal_code": "postalCode",
     "email_address": "E",
     "serial_number": "serialNumber",
+    "domain_component": "DC",
 }
 
 

@@ -58,6 +58,8 @@ _SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, 
 
 @dataclass(frozen=True)
 class Name:
+    """A distinguished name: the full DN plus the CN and O an analyst looks for first."""
+
     dn: str
     cn: str | None
     o: str | None
@@ -65,6 +67,8 @@ class Name:
 
 @dataclass(frozen=True)
 class Certificate:
+    """One X.509 certificate as it appears in a signature or chain."""
+
     subject: Name
     issuer: Name
     serial: str
@@ -93,12 +97,16 @@ class Certificate:
 
 @dataclass(frozen=True)
 class CertificateRef:
+    """A pointer to a certificate described elsewhere in the report."""
+
     subject: str
     sha256: str
 
 
 @dataclass(frozen=True)
 class Timestamp:
+    """The countersignature that proves when a signature was made."""
+
     kind: str
     """'rfc3161' or 'pkcs9'."""
     time: datetime | None
@@ -110,12 +118,16 @@ class Timestamp:
 
 @dataclass(frozen=True)
 class PageHashes:
+    """Per-page hashes of the PE image (SpcSerializedObject), checked when present."""
+
     present: bool
     valid: bool | None
 
 
 @dataclass(frozen=True)
 class Signature:
+    """One Authenticode signature: embedded (top-level or nested) or from a security catalog."""
+
     index: int
     """Position in file order: top-level signatures, each followed by its nested ones."""
     parent: int | None
@@ -144,6 +156,8 @@ class Signature:
 
 @dataclass(frozen=True)
 class PEInfo:
+    """Header facts of a PE file (from pefile)."""
+
     machine: str
     subsystem: str
     is_dll: bool
@@ -156,6 +170,8 @@ class PEInfo:
 
 @dataclass(frozen=True)
 class CertTable:
+    """The PE certificate table (security directory) as laid out in the file."""
+
     offset: int
     size: int
     aligned: bool
@@ -168,6 +184,8 @@ class CertTable:
 
 @dataclass(frozen=True)
 class FileFacts:
+    """What the file is: identity, hashes, PE facts, VERSIONINFO, certificate table."""
+
     path: str
     name: str
     size: int
@@ -186,6 +204,8 @@ class FileFacts:
 
 @dataclass(frozen=True)
 class Finding:
+    """A fact worth an analyst's attention, with a stable code (see the findings catalogue) and evidence."""
+
     code: str
     severity: Severity
     message: str
@@ -196,6 +216,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class AnalysisReport:
+    """Everything `sigtriage analyze` knows about one file (schema_version 1.0)."""
+
     file: FileFacts
     signatures: tuple[Signature, ...]
     status: Status

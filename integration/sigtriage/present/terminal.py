@@ -13,21 +13,31 @@ SEVERITY_STYLE = {Severity.INFO: "dim", Severity.LOW: "cyan", Severity.MEDIUM: "
                   Severity.CRITICAL: "bold red"}
 
 
-def _signature_row(sig: Signature) -> tuple[str, ...]:
-    signer = sig.signer
+def _signature_table(sig: Signature) -> Table:
+    """One signature as a key/value grid: readable at 80 columns, unlike a wide table of DNs."""
+    where = f"#{sig.index}" + (f" (nested in #{sig.parent})" if sig.parent is not None else "")
+    if sig.source != "embedded":
+        where += f" from {sig.source}"
+    grid = Table(title=f"signature {where}", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    style = STATUS_STYLE.get(sig.status, "red")
+    grid.add_row("status", Text(f"{sig.status.value} (Windows: {sig.windows_status.value})", style=style))
+    grid.add_row("digest", f"{sig.digest_algorithm}, " + {True: "matches", False: "MISMATCH", None: "not checked"}[
+        sig.digest_valid] + (", page hashes " + ("valid" if sig.page_hashes.valid else "INVALID")
+                             if sig.page_hashes.present else ""))
+    if sig.signer:
+        grid.add_row("signer", sig.signer.subject.dn)
+        grid.add_row("issuer", sig.signer.issuer.dn)
+        grid.add_row("serial", sig.signer.serial_int_hex)
+        grid.add_row("valid", f"{sig.signer.not_before:%Y-%m-%d} .. {sig.signer.not_after:%Y-%m-%d}")
+        grid.add_row("thumbprint", f"sha1 {sig.signer.sha1}")
+    grid.add_row("chain", " <- ".join(c.subject.cn or c.subject.dn for c in sig.chain) or "-")
+    grid.add_row("trusted root", sig.trusted_root.subject if sig.trusted_root else "none")
     ts = sig.timestamp
-    when = f"{ts.time:%Y-%m-%d %H:%M}Z ({ts.kind}{'' if ts.valid else ', invalid'})" if ts and ts.time else "none"
-    return (
-        f"#{sig.index}" + (f" in #{sig.parent}" if sig.parent is not None else "") + (
-            "" if sig.source == "embedded" else f" {sig.source}"),
-        sig.status.value,
-        sig.digest_algorithm,
-        (signer.subject.cn or signer.subject.dn) if signer else "-",
-        (signer.issuer.cn or signer.issuer.dn) if signer else "-",
-        signer.serial_int_hex if signer else "-",
-        when,
-        sig.trusted_root.subject if sig.trusted_root else "-",
-    )
+    grid.add_row("timestamp", f"{ts.time:%Y-%m-%d %H:%M:%S}Z {ts.kind} by {ts.authority}" + (
+        "" if ts.valid else f" (INVALID: {ts.error})") if ts and ts.time else "none")
+    if sig.program_name or sig.more_info_url:
+        grid.add_row("program", " ".join(x for x in (sig.program_name, sig.more_info_url) if x))
+    return grid
 
 
 def render_report(report: AnalysisReport) -> Group:
@@ -36,6 +46,8 @@ def render_report(report: AnalysisReport) -> Group:
     head = Text.assemble(
         (f.path, "bold"), "  ", (report.status.value, f"bold {style}"), f"  (Windows: {report.windows_status.value})")
     facts = Table.grid(padding=(0, 2))
+    facts.add_column(no_wrap=True)
+    facts.add_column(overflow="fold")
     facts.add_row("sha256", f.sha256)
     for algo, value in sorted(f.authentihash.items()):
         facts.add_row(f"authentihash {algo}", value)
@@ -48,12 +60,7 @@ def render_report(report: AnalysisReport) -> Group:
         facts.add_row("certificate table", f"{f.cert_table.entries} entries, {f.cert_table.size} bytes, "
                       f"{f.cert_table.slack_bytes} slack")
     parts: list[object] = [head, facts]
-    if report.signatures:
-        table = Table("sig", "status", "digest", "signer", "issuer", "serial", "timestamp", "trusted root",
-                      show_lines=False)
-        for sig in report.signatures:
-            table.add_row(*_signature_row(sig))
-        parts.append(table)
+    parts += [_signature_table(sig) for sig in report.signatures]
     for finding in report.findings:
         parts.append(Text.assemble(("  " + finding.severity.value.upper().ljust(9), SEVERITY_STYLE[finding.severity]),
                                    finding.code, ": ", finding.message))

@@ -1,0 +1,3 @@
+from sigtriage.cli import main
+
+main()
