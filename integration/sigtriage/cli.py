@@ -107,6 +107,18 @@ def schema(document: str, write: bool) -> None:
         sys.stdout.write(text)
 
 
+@cli.command()
+@click.option("--markdown", is_flag=True, help="As the Markdown table README embeds.")
+def findings(markdown: bool) -> None:
+    """List every finding code with its default severity and meaning."""
+    from sigtriage.present.catalogue import findings_markdown, findings_table
+
+    if markdown:
+        sys.stdout.write(findings_markdown())
+    else:
+        Console().print(findings_table())
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
