@@ -65,4 +65,4 @@ def test_committed_schemas_match_the_model() -> None:
 
     for name in DOCUMENTS:
         assert json.loads(schema_path(name).read_text()) == generated_schema(name), (
-            f"{name} schema drifted from the model: run `sigtriage schema {name} --write`")
+            f"{name} schema drifted from the model: run docs/regenerate.py")

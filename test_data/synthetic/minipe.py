@@ -61,7 +61,7 @@ def _version_tuple(version: str) -> tuple[int, int, int, int]:
     return a, b, c, d
 
 
-def version_info(strings: dict[str, str], file_version: str, *, dll: bool) -> bytes:
+def _version_info(strings: dict[str, str], file_version: str, *, dll: bool) -> bytes:
     """Serialize VS_VERSIONINFO with an en-US/Unicode ("040904b0") StringFileInfo table."""
     a, b, c, d = _version_tuple(file_version)
     ms, ls = a << 16 | b, c << 16 | d
@@ -165,7 +165,7 @@ def _image(
     rsrc_data = b""
     if with_version:
         rsrc_rva = _align(text.rva + text.virtual_size, SECTION_ALIGNMENT)
-        blob = version_info({k: v for k, v in strings.items() if v is not None}, file_version, dll=dll)
+        blob = _version_info({k: v for k, v in strings.items() if v is not None}, file_version, dll=dll)
         rsrc_data = _resource_section(blob, rsrc_rva)
         sections.append(
             _Section(
@@ -242,7 +242,9 @@ def build_pe(
 ) -> bytes:
     """Return a PE32+ image; a VERSIONINFO resource is added when any version string is given.
 
-    `subsystem` 3 is console, 2 GUI; `overlay` is appended after the last section (like an installer's payload).
+    InternalName (OriginalFilename without extension) and LegalCopyright ("Copyright (C) <company>") are
+    derived, as a real build would set them. `subsystem` 3 is console, 2 GUI; `overlay` is appended after
+    the last section (like an installer's payload).
     """
     return b"".join(
         _image(
