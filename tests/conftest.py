@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +34,18 @@ def expected_samples() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def trust() -> TrustStore:
     return load_trust_store()
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The synthetic PKI cases (test_data/synthetic), built once per run: {'dir', 'anchor', 'cases': {name: entry}}."""
+    if shutil.which("osslsigncode") is None:
+        pytest.skip("osslsigncode is not installed (apt-get install osslsigncode): synthetic cases cannot be built")
+    sys.path.insert(0, str(TEST_DATA / "synthetic"))
+    import build  # type: ignore[import-not-found]
+
+    out = tmp_path_factory.mktemp("synthetic")
+    build.build_cases(out)
+    entries = json.loads((out / "cases.json").read_text())
+    cases = {e["name"]: {**e, "path": out / e["path"]} for e in (entries["cases"] if isinstance(entries, dict) else entries)}
+    return {"dir": out, "anchor": out / "anchors" / "root.pem", "cases": cases}

@@ -211,12 +211,13 @@ def intermediate_ca(
     """A CA under `root`. A different `key_label` with the same `name` gives a look-alike CA with its own key."""
     now = now or utcnow()
     label = f"intermediate:{name}:{key_label}"
+    key = deterministic_rsa_key(label)
     cert = _issue(
-        subject=_name(name, "sigtriage Test PKI"), key=deterministic_rsa_key(label), issuer=root,
+        subject=_name(name, "sigtriage Test PKI"), key=key, issuer=root,
         not_before=now - timedelta(days=1825), not_after=now + timedelta(days=1825),
         serial=_serial(label), ca=True, key_usage={"key_cert_sign", "crl_sign"},
     )
-    return Identity(deterministic_rsa_key(label), cert)
+    return Identity(key, cert)
 
 
 def code_signing_leaf(

@@ -116,7 +116,12 @@ def _pe_signatures(work: _Work) -> list[tuple[AuthenticodeSignature, int | None]
         return []
     try:
         work.cert_table = read_cert_table(work.stream, offset, size, work.size)
-        tops = list(signed.iter_embedded_signatures(include_nested=False, ignore_parse_errors=False))
+        # signify stops at the first entry it cannot parse; slack after the last entry is such a stop, and
+        # legitimate (reported as a finding), so compare what it parsed with the entries the table holds
+        tops = list(signed.iter_embedded_signatures(include_nested=False, ignore_parse_errors=True))
+        if len(tops) < work.cert_table.entries:
+            work.fail(Status.MALFORMED, f"only {len(tops)} of {work.cert_table.entries} certificate table entries "
+                      "hold a signature that parses")
         return _walk_signatures(tops)
     except CertTableError as exc:
         work.fail(Status.MALFORMED, f"certificate table does not parse: {exc}")

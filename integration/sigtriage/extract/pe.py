@@ -137,8 +137,8 @@ def read_cert_table(stream: BinaryIO, offset: int, size: int, file_size: int) ->
     while position + 8 <= size:
         length, revision, cert_type = struct.unpack_from("<IHH", table, position)
         if length <= 8 or position + length > size:
-            if entries and not any(table[position:]):
-                break  # zero padding after the last entry
+            if entries:
+                break  # whatever follows the last entry is not an entry: slack, counted below
             raise CertTableError(f"WIN_CERTIFICATE at {offset + position:#x} has an invalid length {length}")
         entries += 1
         if cert_type == WIN_CERT_TYPE_PKCS_SIGNED_DATA:

@@ -1,0 +1,1 @@
+"""Settings and the baseline, loaded once at the edge, validated against their JSON Schemas, passed down."""
