@@ -320,6 +320,24 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
     return paths
 
 
+def sign_file(unsigned: Path, workdir: Path, *, now: datetime | None = None) -> tuple[Path, Path]:
+    """Sign any PE with the test publisher (SHA-256, RFC 3161 timestamp): for benchmarks on large files.
+    Returns (signed file, anchor PEM to trust)."""
+    now = (now or pki.utcnow()).astimezone(UTC).replace(microsecond=0)
+    pki_dir = workdir / "pki"
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    root = pki.root_ca(now=now)
+    intermediate = pki.intermediate_ca(root, now=now)
+    identity = pki.code_signing_leaf(intermediate, PUBLISHER, PUBLISHER, now - timedelta(days=30),
+                                     now + timedelta(days=365))
+    publisher = _signer(pki_dir, "publisher", identity, intermediate)
+    tsa_files = _signer(pki_dir, "tsa", pki.tsa(root, now=now))
+    anchor = pki.write_certs(workdir / "root.pem", [root.cert])
+    signed = _sign(unsigned, workdir / f"{unsigned.stem}-signed{unsigned.suffix}", _key_certs(publisher),
+                   signing_time=now, tsa=tsa_files)
+    return signed, anchor
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path)

@@ -30,38 +30,42 @@ class Digests:
 
 
 class _Lane:
-    """One digest, fed in order by a single-thread executor."""
+    """One digest. Its blocks are hashed in order by a single-thread executor, or inline by the reader."""
 
-    def __init__(self, algorithm: str, ranges: tuple[Range, ...] | None) -> None:
+    def __init__(self, algorithm: str, ranges: tuple[Range, ...] | None, *, inline: bool = False) -> None:
         self.algorithm = algorithm
         self.ranges = ranges
         self.hasher = hashlib.new(algorithm)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hash-{algorithm}")
+        self.executor = None if inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hash-{algorithm}")
         self.pending: deque[Future[None]] = deque()
 
-    def feed(self, block: memoryview, offset: int) -> None:
+    def _update(self, block: memoryview, offset: int) -> None:
         if self.ranges is None:
-            parts = [block]
-        else:
-            end = offset + len(block)
-            parts = [
-                block[max(r.start, offset) - offset : min(r.end, end) - offset]
-                for r in self.ranges
-                if r.start < end and r.end > offset
-            ]
-        for part in parts:
-            self.pending.append(self.executor.submit(self.hasher.update, part))
+            self.hasher.update(block)
+            return
+        end = offset + len(block)
+        for r in self.ranges:
+            if r.start < end and r.end > offset:
+                self.hasher.update(block[max(r.start, offset) - offset : min(r.end, end) - offset])
+
+    def feed(self, block: memoryview, offset: int) -> None:
+        if self.executor is None:
+            self._update(block, offset)
+            return
+        self.pending.append(self.executor.submit(self._update, block, offset))
         while len(self.pending) > IN_FLIGHT:
             self.pending.popleft().result()
 
     def finish(self) -> str:
         while self.pending:
             self.pending.popleft().result()
-        self.executor.shutdown()
+        if self.executor is not None:
+            self.executor.shutdown()
         return self.hasher.hexdigest()
 
     def abandon(self) -> None:
-        self.executor.shutdown(cancel_futures=True)
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
 
 
 def digest_stream(
@@ -72,14 +76,22 @@ def digest_stream(
     authenticode_ranges: tuple[Range, ...] = (),
     block_size: int = BLOCK_SIZE,
 ) -> Digests:
-    """Hash `stream` from its start to its end once, for all requested algorithms."""
-    lanes = [_Lane(a, None) for a in whole] + [_Lane(a, authenticode_ranges) for a in authenticode]
+    """Hash `stream` from its start to its end once, for all requested algorithms.
+
+    The first whole-file digest runs in the reading thread (reading from the page cache is a memcpy, so the
+    reader has time to spare); the others each get a worker thread.
+    """
+    lanes = [_Lane(a, None, inline=i == 0) for i, a in enumerate(whole)]
+    lanes += [_Lane(a, authenticode_ranges) for a in authenticode]
+    # a ring of reusable buffers: block n+RING reuses block n's buffer, which every lane has finished by then,
+    # since a lane never has more than IN_FLIGHT blocks pending
+    ring = [bytearray(block_size) for _ in range(IN_FLIGHT + 2)]
     stream.seek(0)
     offset = 0
+    number = 0
     try:
         while True:
-            # a fresh buffer per block: the lanes still hash earlier blocks while we read the next
-            buffer = bytearray(block_size)
+            buffer = ring[number % len(ring)]
             count = stream.readinto(buffer)  # type: ignore[attr-defined]
             if not count:
                 break
@@ -87,6 +99,7 @@ def digest_stream(
             for lane in lanes:
                 lane.feed(view, offset)
             offset += count
+            number += 1
         results = [(lane, lane.finish()) for lane in lanes]
     except BaseException:
         for lane in lanes:

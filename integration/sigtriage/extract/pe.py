@@ -7,6 +7,7 @@ padding trick lives exactly in what parsers skip: bytes inside the table after t
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -70,45 +71,49 @@ def _version_info(pe: pefile.PE) -> dict[str, str]:
 
 
 def read_pe(path: Path, file_size: int) -> PEFacts:
-    try:
-        pe = pefile.PE(str(path), fast_load=True)
-    except pefile.PEFormatError as exc:
-        raise PEParseError(f"PE headers do not parse: {exc}") from exc
-    try:
-        directories = pe.OPTIONAL_HEADER.DATA_DIRECTORY
-        security = directories[SECURITY_DIRECTORY] if len(directories) > SECURITY_DIRECTORY else None
-        sec_dir = (security.VirtualAddress, security.Size) if security else (0, 0)
+    # our own read-only map rather than pefile's: PE.close() runs a full gc.collect(), whose cost grows with the
+    # heap of a long-running worker
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         try:
-            pe.parse_data_directories(directories=[RESOURCE_DIRECTORY])
-            version = _version_info(pe)
-        except (pefile.PEFormatError, struct.error, IndexError, KeyError, ValueError, AttributeError):
-            # a broken resource tree costs us VERSIONINFO, not the signature analysis
-            version = {}
-        subsystem = pe.OPTIONAL_HEADER.Subsystem
-        stamp = pe.FILE_HEADER.TimeDateStamp
-        end_of_sections = max((s.PointerToRawData + s.SizeOfRawData for s in pe.sections), default=0)
-        end_of_sections = max(end_of_sections, pe.OPTIONAL_HEADER.SizeOfHeaders)
-        overlay_end = sec_dir[0] if sec_dir[1] and sec_dir[0] + sec_dir[1] >= file_size else file_size
-        info = PEInfo(
-            machine=pefile.MACHINE_TYPE.get(pe.FILE_HEADER.Machine, hex(pe.FILE_HEADER.Machine)).replace(
-                "IMAGE_FILE_MACHINE_", ""
-            ),
-            subsystem=pefile.SUBSYSTEM_TYPE.get(subsystem, str(subsystem)).replace("IMAGE_SUBSYSTEM_", ""),
-            is_dll=bool(pe.FILE_HEADER.Characteristics & IMAGE_FILE_DLL),
-            is_driver=subsystem == NATIVE_SUBSYSTEM,
-            is_efi=subsystem in EFI_SUBSYSTEMS,
-            link_timestamp=datetime.fromtimestamp(stamp, timezone.utc) if stamp else None,
-            checksum_stored=pe.OPTIONAL_HEADER.CheckSum,
-            sections=len(pe.sections),
-        )
-        return PEFacts(
-            info=info,
-            version_info=version,
-            overlay_size=max(0, overlay_end - end_of_sections),
-            security_directory=sec_dir,
-        )
-    finally:
-        pe.close()
+            pe = pefile.PE(data=data, fast_load=True)
+        except pefile.PEFormatError as exc:
+            raise PEParseError(f"PE headers do not parse: {exc}") from exc
+        return _facts(pe, file_size)
+
+
+def _facts(pe: pefile.PE, file_size: int) -> PEFacts:
+    directories = pe.OPTIONAL_HEADER.DATA_DIRECTORY
+    security = directories[SECURITY_DIRECTORY] if len(directories) > SECURITY_DIRECTORY else None
+    sec_dir = (security.VirtualAddress, security.Size) if security else (0, 0)
+    try:
+        pe.parse_data_directories(directories=[RESOURCE_DIRECTORY])
+        version = _version_info(pe)
+    except (pefile.PEFormatError, struct.error, IndexError, KeyError, ValueError, AttributeError):
+        # a broken resource tree costs us VERSIONINFO, not the signature analysis
+        version = {}
+    subsystem = pe.OPTIONAL_HEADER.Subsystem
+    stamp = pe.FILE_HEADER.TimeDateStamp
+    end_of_sections = max((s.PointerToRawData + s.SizeOfRawData for s in pe.sections), default=0)
+    end_of_sections = max(end_of_sections, pe.OPTIONAL_HEADER.SizeOfHeaders)
+    overlay_end = sec_dir[0] if sec_dir[1] and sec_dir[0] + sec_dir[1] >= file_size else file_size
+    info = PEInfo(
+        machine=pefile.MACHINE_TYPE.get(pe.FILE_HEADER.Machine, hex(pe.FILE_HEADER.Machine)).replace(
+            "IMAGE_FILE_MACHINE_", ""
+        ),
+        subsystem=pefile.SUBSYSTEM_TYPE.get(subsystem, str(subsystem)).replace("IMAGE_SUBSYSTEM_", ""),
+        is_dll=bool(pe.FILE_HEADER.Characteristics & IMAGE_FILE_DLL),
+        is_driver=subsystem == NATIVE_SUBSYSTEM,
+        is_efi=subsystem in EFI_SUBSYSTEMS,
+        link_timestamp=datetime.fromtimestamp(stamp, timezone.utc) if stamp else None,
+        checksum_stored=pe.OPTIONAL_HEADER.CheckSum,
+        sections=len(pe.sections),
+    )
+    return PEFacts(
+        info=info,
+        version_info=version,
+        overlay_size=max(0, overlay_end - end_of_sections),
+        security_directory=sec_dir,
+    )
 
 
 def _der_length(blob: bytes) -> int | None:

@@ -25,6 +25,7 @@ from signify.exceptions import (
     SignifyError,
 )
 from signify.pkcs7 import SignedData
+from signify.x509 import CertificateStore
 
 from sigtriage.extract.certs import certificate_of
 from sigtriage.extract.chain import BuiltChain, ChainEnd, build_chain
@@ -84,31 +85,55 @@ def _issued_cert(store: Any, info: Any) -> asn1x509.Certificate | None:
     return found.asn1 if found is not None else None
 
 
-def _timestamp(signed_data: SignedData, trust: TrustStore, describe: CertificateCache) -> Timestamp | None:
+def _with_stores(stores: list[CertificateStore], check: Callable[[CertificateStore], Any]) -> None:
+    """Run `check` against each store in turn until one passes; re-raise the last failure."""
+    for position, store in enumerate(stores):
+        try:
+            check(store)
+            return
+        except (SignifyError, ValueError):
+            if position == len(stores) - 1:
+                raise
+
+
+def _stores(trust: TrustStore, anchors: list[asn1x509.Certificate | None]) -> list[CertificateStore]:
+    """The narrowed store of the anchors our chains reached (fast), then the full store (authoritative)."""
+    narrowed = trust.narrowed([a for a in anchors if a is not None]) if all(anchors) else None
+    return [narrowed, trust.signify_store] if narrowed is not None else [trust.signify_store]
+
+
+def _timestamp(signed_data: SignedData, trust: TrustStore,
+               describe: CertificateCache) -> tuple[Timestamp | None, asn1x509.Certificate | None]:
+    """The countersignature and the anchor its TSA chains to (None when it reaches none)."""
     info = signed_data.signer_info
     countersigner = info.countersigner
     if countersigner is None:
-        return None
+        return None, None
+    pool = [c.asn1 for c in signed_data.certificates]
     if isinstance(countersigner, RFC3161SignedData):
         kind = "rfc3161"
         tsa = _issued_cert(countersigner.certificates, countersigner.signer_info)
+        pool += [c.asn1 for c in countersigner.certificates]
     else:
         kind = "pkcs9"
         tsa = _issued_cert(signed_data.certificates, countersigner)
+    anchor = build_chain(tsa, pool, trust.anchors).anchor if tsa is not None else None
     try:
         time = countersigner.signing_time
     except (SignifyError, ValueError, KeyError):
         time = None
     error = None
-    try:
-        context = signed_data._create_countersigner_verification_context(
-            trusted_certificate_store=trust.signify_store
-        )
+
+    def check(store: CertificateStore) -> None:
+        context = signed_data._create_countersigner_verification_context(trusted_certificate_store=store)
         # signify keeps this check private; it is the one that decides whether the timestamp counts
         info._verify_countersigner(context, "strict")
+
+    try:
+        _with_stores(_stores(trust, [anchor]), check)
     except (SignifyError, ValueError) as exc:
         error = str(exc)
-    return Timestamp(
+    stamp = Timestamp(
         kind=kind,
         time=time.astimezone(timezone.utc) if time else None,
         authority=name_of(tsa.subject).cn or name_of(tsa.subject).dn if tsa is not None else None,
@@ -116,18 +141,22 @@ def _timestamp(signed_data: SignedData, trust: TrustStore, describe: Certificate
         error=error,
         certificate=describe(tsa) if tsa is not None else None,
     )
+    return stamp, anchor
 
 
-def _verify(inp: SignatureInput, trust: TrustStore, at: datetime | None, mode: str) -> None:
-    kwargs: dict[str, Any] = {
-        "trusted_certificate_store": trust.signify_store,
-        "verification_context_kwargs": {"timestamp": at} if at else {},
-        "countersignature_mode": mode,
-    }
-    if isinstance(inp.signed_data, AuthenticodeSignature):
-        kwargs["expected_hash"] = inp.computed_digest
-        kwargs["verify_additional_hashes"] = False  # page hashes are checked by the caller, once
-    inp.signed_data.verify(**kwargs)
+def _verify(inp: SignatureInput, stores: list[CertificateStore], at: datetime | None, mode: str) -> None:
+    def check(store: CertificateStore) -> None:
+        kwargs: dict[str, Any] = {
+            "trusted_certificate_store": store,
+            "verification_context_kwargs": {"timestamp": at} if at else {},
+            "countersignature_mode": mode,
+        }
+        if isinstance(inp.signed_data, AuthenticodeSignature):
+            kwargs["expected_hash"] = inp.computed_digest
+            kwargs["verify_additional_hashes"] = False  # page hashes are checked by the caller, once
+        inp.signed_data.verify(**kwargs)
+
+    _with_stores(stores, check)
 
 
 def _effective_time(leaf: asn1x509.Certificate, timestamp: Timestamp | None, at: datetime | None) -> datetime:
@@ -183,7 +212,7 @@ def _diagnose(
 
 def _judge(
     inp: SignatureInput,
-    trust: TrustStore,
+    stores: list[CertificateStore],
     at: datetime | None,
     leaf: asn1x509.Certificate,
     chain: BuiltChain,
@@ -191,7 +220,7 @@ def _judge(
 ) -> tuple[Status, list[str]]:
     errors: list[str] = []
     try:
-        _verify(inp, trust, at, "strict")
+        _verify(inp, stores, at, "strict")
         return Status.VALID, errors
     except CounterSignerError as exc:
         errors.append(f"timestamp not accepted: {exc}")
@@ -207,7 +236,7 @@ def _judge(
     if isinstance(first, CounterSignerError):
         # judge the signature as if it had no timestamp, as Windows does with a bad countersignature
         try:
-            _verify(inp, trust, at, "ignore")
+            _verify(inp, stores, at, "ignore")
             return Status.VALID, errors
         except (SignifyError, ValueError) as exc:
             first = exc
@@ -220,7 +249,7 @@ def describe_signature(inp: SignatureInput, trust: TrustStore, at: datetime | No
     signed_data = inp.signed_data
     pool = [c.asn1 for c in signed_data.certificates]
     leaf = _issued_cert(signed_data.certificates, signed_data.signer_info)
-    timestamp = _timestamp(signed_data, trust, describe)
+    timestamp, tsa_anchor = _timestamp(signed_data, trust, describe)
     digest_valid = None if inp.computed_digest is None else inp.computed_digest == inp.signed_digest
     page_valid: bool | None = None
     errors: list[str] = []
@@ -242,7 +271,8 @@ def describe_signature(inp: SignatureInput, trust: TrustStore, at: datetime | No
         status = Status.CHAIN_INVALID
         errors.append("the signer's certificate is not embedded in the signature")
     else:
-        status, reasons = _judge(inp, trust, at, leaf, chain, timestamp)
+        anchors = [chain.anchor] + ([tsa_anchor] if timestamp is not None else [])
+        status, reasons = _judge(inp, _stores(trust, anchors), at, leaf, chain, timestamp)
         errors += reasons
 
     info = signed_data.signer_info
