@@ -92,6 +92,90 @@ def analyze(files: tuple[Path, ...], as_json: bool, anchors: tuple[Path, ...], n
 
 
 @cli.command()
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path), help="The binary that ran.")
+@click.option("--alert", type=click.Path(path_type=Path), help="The alert (EDR/SIEM JSON) about its execution.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Baseline YAML (default: embedded or config).")
+@click.option("--config", "config", type=click.Path(path_type=Path), help="Configuration YAML.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON assessment document.")
+@click.option("--no-record", is_flag=True, help="Do not record this sighting in the prevalence store.")
+def assess(file: Path, alert: Path | None, baseline: Path | None, config: Path | None, as_json: bool,
+           no_record: bool) -> None:
+    """Judge a signed binary in the context of its execution: score, level, verdict, evidence."""
+    import dataclasses
+
+    from sigtriage.alerts import load_alert
+    from sigtriage.config.settings import load_settings
+    from sigtriage.pipeline import assess_file, build_engine
+    from sigtriage.present.assessment import render_assessment
+
+    settings = load_settings(config)
+    if no_record:
+        settings = dataclasses.replace(settings, record_prevalence=False)
+    context = load_alert(alert) if alert else None
+    engine = build_engine(settings, baseline_path=baseline)
+    try:
+        result = assess_file(engine, file, context)
+    finally:
+        engine.close()
+    if as_json:
+        sys.stdout.write(dumps(result) + "\n")
+    else:
+        Console(highlight=False, soft_wrap=True).print(render_assessment(result))
+
+
+@cli.group()
+def baseline() -> None:
+    """Build and check baselines of trusted software."""
+
+
+@baseline.command("learn")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--name", default="learned-baseline", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write here instead of standard output.")
+@click.option("--include-hashes", is_flag=True, help="Also approve the SHA-256 of every validly signed file.")
+@click.option("--workers", type=click.IntRange(1, 64), default=min(4, os.cpu_count() or 1), show_default=True)
+def baseline_learn(folders: tuple[Path, ...], name: str, output: Path | None, include_hashes: bool,
+                   workers: int) -> None:
+    """Learn a starting baseline from a folder of known-good software (a golden image)."""
+    from sigtriage.batch import analyze_many, expand
+    from sigtriage.config.baseline import dump, learn
+    from sigtriage.extract.analyze import Options
+    from sigtriage.model import AnalysisReport
+
+    targets = list(expand(folders))
+    err = Console(stderr=True)
+    reports: list[AnalysisReport] = []
+    failures = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("learning", total=len(targets))
+        for result in analyze_many(targets, anchor_files=(), microsoft=True, options=Options(), workers=workers):
+            progress.advance(task)
+            if isinstance(result, AnalysisReport):
+                reports.append(result)
+            else:
+                failures += 1
+    text = dump(learn(reports, name=name, include_hashes=include_hashes))
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    err.print(f"learned from {len(reports)} files ({failures} could not be analysed)")
+
+
+@baseline.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def baseline_check(file: Path) -> None:
+    """Validate a baseline file against its schema; prints a summary."""
+    from sigtriage.config.baseline import load_baseline
+
+    loaded = load_baseline(file)
+    click.echo(f"{file}: valid baseline {loaded.label}: {len(loaded.publishers)} publishers, "
+               f"{len(loaded.internal_ca_pems)} internal CAs, {len(loaded.blocked_certificates)} blocked certificates, "
+               f"{len(loaded.approved_hashes)} approved and {len(loaded.blocked_hashes)} blocked hashes")
+
+
+@cli.command()
 @click.argument("document", type=click.Choice(["analysis-report", "analysis-failure"]))
 @click.option("--write", is_flag=True, help="Rewrite the packaged schema file instead of printing.")
 def schema(document: str, write: bool) -> None:

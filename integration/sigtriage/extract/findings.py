@@ -26,13 +26,14 @@ def weak_digest(file: FileFacts, sigs: tuple[Signature, ...]) -> Iterable[Findin
 
 
 def weak_key(file: FileFacts, sigs: tuple[Signature, ...]) -> Iterable[Finding]:
-    seen: set[str] = set()
-    for sig in sigs:
-        for cert in sig.chain:
-            if cert.key_algorithm == "rsa" and cert.key_size and cert.key_size < MIN_RSA_BITS and cert.sha256 not in seen:
-                seen.add(cert.sha256)
-                yield finding("weak_key", f"'{cert.subject.cn or cert.subject.dn}' has a {cert.key_size}-bit RSA key",
-                              evidence={"certificate": cert.sha256, "key_size": cert.key_size}, signature=sig.index)
+    weak = {cert.sha256: cert for sig in sigs for cert in sig.chain
+            if cert.key_algorithm == "rsa" and cert.key_size and cert.key_size < MIN_RSA_BITS}
+    if weak:
+        smallest = min(c.key_size or 0 for c in weak.values())
+        yield finding("weak_key", f"{len(weak)} chain certificate(s) with RSA keys under {MIN_RSA_BITS} bits: "
+                      + ", ".join(f"'{c.subject.cn or c.subject.dn}' ({c.key_size})" for c in weak.values()),
+                      evidence={"key_size": smallest, "certificates": [
+                          {"sha256": c.sha256, "subject": c.subject.dn, "key_size": c.key_size} for c in weak.values()]})
 
 
 def timestamps(file: FileFacts, sigs: tuple[Signature, ...]) -> Iterable[Finding]:
