@@ -39,8 +39,8 @@ from sigtriage.extract.trust import load_trust_store  # noqa: E402
 def make_signed_pe(workdir: Path, size_mib: int) -> tuple[Path, Path]:
     unsigned = workdir / "big-unsigned.exe"
     minipe.write_pe(unsigned, text_size=size_mib << 20, company="sigtriage bench", product="bench")
-    signed, anchor = sign_file(unsigned, workdir)
-    return signed, anchor
+    signed = sign_file(unsigned, workdir)
+    return signed.path, signed.anchor
 
 
 def sha256_pass(path: Path) -> str:

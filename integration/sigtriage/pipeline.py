@@ -57,7 +57,9 @@ class Engine:
             self._db = None
 
 
-def build_engine(settings: Settings, *, baseline_path: Path | None = None) -> Engine:
+def build_engine(settings: Settings, *, baseline_path: Path | None = None,
+                 session: SafeSession | None = None) -> Engine:
+    """`session` replaces the one built from settings.net (tests inject one with a fake resolver)."""
     baseline = load_baseline(baseline_path or settings.baseline)
     trust = load_trust_store(settings.anchors, microsoft=settings.microsoft_roots, extra_pems=baseline.internal_ca_pems)
     offline = settings.revocation.mode == "off" or settings.revocation.offline_crl_dir is not None
@@ -66,7 +68,7 @@ def build_engine(settings: Settings, *, baseline_path: Path | None = None) -> En
         baseline=baseline,
         trust=trust,
         intel=load_intel(settings.intel_feeds),
-        session=None if offline else SafeSession(settings.net),
+        session=None if offline else session or SafeSession(settings.net),
         crl_cache=None if offline else CrlCache(settings.crl_cache),
     )
 

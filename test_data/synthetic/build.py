@@ -11,6 +11,7 @@ Usage: python test_data/synthetic/build.py OUTDIR [--now ISO-8601-UTC]
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import struct
@@ -320,23 +321,36 @@ def build_cases(outdir: Path, *, now: datetime | None = None) -> dict[str, Path]
     return paths
 
 
-def sign_file(unsigned: Path, workdir: Path, *, now: datetime | None = None) -> tuple[Path, Path]:
-    """Sign any PE with the test publisher (SHA-256, RFC 3161 timestamp): for benchmarks on large files.
-    Returns (signed file, anchor PEM to trust)."""
+@dataclass(frozen=True)
+class SignedFile:
+    """A PE signed by `sign_file`, with the PKI that signed it (tests issue CRLs with `intermediate`)."""
+
+    path: Path
+    anchor: Path
+    root: pki.Identity
+    intermediate: pki.Identity
+    leaf: pki.Identity
+
+
+def sign_file(unsigned: Path, workdir: Path, *, now: datetime | None = None, cn: str = PUBLISHER,
+              not_before: datetime | None = None, crl_url: str | None = None, ocsp_url: str | None = None,
+              timestamp: bool = True) -> SignedFile:
+    """Sign any PE with a test leaf (SHA-256; RFC 3161 timestamp unless told not to): for benchmarks on large
+    files and for assessment tests that need a leaf with a CRL/OCSP URL, a given age or a given name."""
     now = (now or pki.utcnow()).astimezone(UTC).replace(microsecond=0)
     pki_dir = workdir / "pki"
     pki_dir.mkdir(parents=True, exist_ok=True)
     root = pki.root_ca(now=now)
     intermediate = pki.intermediate_ca(root, now=now)
-    identity = pki.code_signing_leaf(intermediate, PUBLISHER, PUBLISHER, now - timedelta(days=30),
-                                     now + timedelta(days=365))
-    publisher = _signer(pki_dir, "publisher", identity, intermediate)
-    tsa_files = _signer(pki_dir, "tsa", pki.tsa(root, now=now))
+    identity = pki.code_signing_leaf(intermediate, cn, cn, not_before or now - timedelta(days=30),
+                                     now + timedelta(days=365), crl_url=crl_url, ocsp_url=ocsp_url)
+    label = hashlib.sha256(f"{cn}|{not_before}|{crl_url}|{ocsp_url}".encode()).hexdigest()[:12]
+    publisher = _signer(pki_dir, f"leaf-{label}", identity, intermediate)
+    tsa_files = _signer(pki_dir, "tsa", pki.tsa(root, now=now)) if timestamp else None
     anchor = pki.write_certs(workdir / "root.pem", [root.cert])
-    signed = _sign(unsigned, workdir / f"{unsigned.stem}-signed{unsigned.suffix}", _key_certs(publisher),
+    signed = _sign(unsigned, workdir / f"{unsigned.stem}-{label}{unsigned.suffix}", _key_certs(publisher),
                    signing_time=now, tsa=tsa_files)
-    return signed, anchor
-
+    return SignedFile(signed, anchor, root, intermediate, identity)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

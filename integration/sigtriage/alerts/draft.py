@@ -94,7 +94,7 @@ class Draft:
         if user_sid is None and self.user is not None:
             user_sid = well_known_sid(self.user)
             if user_sid is not None:
-                notes.append(f"user SID {user_sid} inferred from the well-known account name {self.user!r}")
+                notes.append(f"user SID {user_sid} inferred from the well-known account name '{self.user}'")
         is_service = self.is_service if self.is_service is not None else is_service_context(user_sid, self.parent_image)
         privilege = derive_privilege(
             event_kind=self.event_kind,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sigtriage.alerts.draft import Draft
+from sigtriage.alerts.draft import DIGESTS, Draft
 from sigtriage.alerts.fields import dig, ident, text
 
 
@@ -17,6 +17,6 @@ def take_envelope(draft: Draft, doc: dict[str, object], fallback_time: object = 
 
 
 def take_digests(draft: Draft, doc: dict[str, object], prefix: str) -> None:
-    """ECS <prefix>.hash.{sha256,sha1,md5} (prefix 'process', 'file', 'dll')."""
-    values = {algorithm: dig(doc, f"{prefix}.hash.{algorithm}") for algorithm in ("sha256", "sha1", "md5")}
+    """ECS <prefix>.hash.{sha256,sha1,md5}, prefix 'process' or 'file'."""
+    values = {algorithm: dig(doc, f"{prefix}.hash.{algorithm}") for algorithm in DIGESTS}
     draft.take_digests(values, f"{prefix}.hash")

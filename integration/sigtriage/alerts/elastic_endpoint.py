@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sigtriage.alerts import ecs
 from sigtriage.alerts.draft import Draft, as_object
-from sigtriage.alerts.fields import account, dig, flag, sid, text
+from sigtriage.alerts.fields import account, dig, flag, shown, sid, text
 from sigtriage.errors import AlertFormatError
 from sigtriage.model.context import EdrSignatureClaim, ExecutionContext
 
@@ -32,7 +32,7 @@ def parse(doc: object) -> ExecutionContext:
     categories = _categories(dig(alert, "kibana.alert.original_event.category") or dig(alert, "event.category"))
     if categories and "process" not in categories:
         raise AlertFormatError(
-            f"event category {', '.join(sorted(categories))} names no process; only process events are supported",
+            f"event category {shown(sorted(categories))} names no process; only process events are supported",
             context=FORMAT,
         )
     draft = Draft(FORMAT)

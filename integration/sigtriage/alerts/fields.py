@@ -16,6 +16,7 @@ _ABSENT = ("", "-")  # Windows event logs write "-" where a value does not apply
 _SID = re.compile(r"S-1-\d+(-\d+)+", re.IGNORECASE)
 _NULL_SID = "S-1-0-0"  # 4688 puts the NULL SID in Target* when the new process runs as its creator
 _DIGEST_LENGTHS = {"sha256": 64, "sha1": 40, "md5": 32}
+_ALGORITHM_BY_LENGTH = {length: name for name, length in _DIGEST_LENGTHS.items()}
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -110,17 +111,12 @@ def hash_list(value: object) -> dict[str, str]:
     length (Splunk's process_hash / file_hash); unknown algorithms such as IMPHASH are dropped."""
     raw = text(value)
     found: dict[str, str] = {}
-    for item in (raw or "").replace(";", ",").split(","):
+    for item in (raw or "").split(","):
         name, sep, hexdigest = item.strip().rpartition("=")
-        algorithm = name.strip().lower() if sep else _algorithm_by_length(hexdigest)
+        algorithm = name.strip().lower() if sep else _ALGORITHM_BY_LENGTH.get(len(hexdigest.strip()), "")
         if algorithm in _DIGEST_LENGTHS and hexdigest:
             found.setdefault(algorithm, hexdigest.strip())
     return found
-
-
-def _algorithm_by_length(hexdigest: str) -> str:
-    lengths = {length: name for name, length in _DIGEST_LENGTHS.items()}
-    return lengths.get(len(hexdigest.strip()), "")
 
 
 def windows_path(folder: object, name: object) -> str | None:

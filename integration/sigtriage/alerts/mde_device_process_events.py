@@ -7,8 +7,8 @@ loading process is the InitiatingProcess*, so its account and token stand for th
 
 from __future__ import annotations
 
-from sigtriage.alerts.draft import Draft, as_object
-from sigtriage.alerts.fields import account, sid, text, windows_path
+from sigtriage.alerts.draft import DIGESTS, Draft, as_object
+from sigtriage.alerts.fields import account, shown, sid, text, windows_path
 from sigtriage.errors import AlertFormatError
 from sigtriage.model.context import ExecutionContext
 
@@ -27,7 +27,7 @@ def parse(doc: object) -> ExecutionContext:
     kind = _KINDS.get(action.lower() if action else "")
     if kind is None:
         raise AlertFormatError(
-            f"ActionType {action!r} names no binary that ran; supported: ProcessCreated (DeviceProcessEvents), "
+            f"ActionType {shown(action)} names no binary that ran; supported: ProcessCreated (DeviceProcessEvents), "
             "ImageLoaded (DeviceImageLoadEvents)",
             context=FORMAT,
         )
@@ -36,7 +36,7 @@ def parse(doc: object) -> ExecutionContext:
     draft.host = text(row.get("DeviceName"))
     draft.host_id = text(row.get("DeviceId"))
     draft.image_path = windows_path(row.get("FolderPath"), row.get("FileName"))
-    draft.take_digests({a: row.get(a.upper()) for a in ("sha256", "sha1", "md5")}, "SHA256/SHA1/MD5")
+    draft.take_digests({a: row.get(a.upper()) for a in DIGESTS}, "SHA256/SHA1/MD5")
     draft.parent_image = windows_path(row.get("InitiatingProcessFolderPath"), row.get("InitiatingProcessFileName"))
     # Column prefixes of whoever's token counts: AccountSid/ProcessIntegrityLevel for a new process,
     # InitiatingProcessAccountSid/InitiatingProcessIntegrityLevel for the process that loaded a DLL.

@@ -19,6 +19,7 @@ FORMAT = "sigtriage"
 VERSION = 1
 
 T = TypeVar("T")
+LEVELS = tuple(level.value for level in Integrity)
 
 FIELDS = {
     "sigtriage_alert": "1 (required: the format version)",
@@ -28,7 +29,7 @@ FIELDS = {
     "host_id": "the EDR's machine id",
     "user": "'DOMAIN\\\\name'",
     "user_sid": "'S-1-5-…'",
-    "integrity_level": " | ".join(level.value for level in Integrity),
+    "integrity_level": " | ".join(LEVELS),
     "elevated": "true | false",
     "is_service": "true | false; derived from user_sid and parent_image when absent",
     "image_path": "full path of the binary (this or sha256 is required)",
@@ -65,7 +66,7 @@ def parse(doc: object) -> ExecutionContext:
     draft.company_name = _string(alert, "company_name")
     draft.event_time = _checked(alert, "time", timestamp)
     draft.user_sid = _checked(alert, "user_sid", sid)
-    level = _choice(alert, "integrity_level", tuple(level.value for level in Integrity))
+    level = _choice(alert, "integrity_level", LEVELS)
     draft.integrity = Integrity(level) if level else Integrity.UNKNOWN
     draft.elevated = _boolean(alert, "elevated")
     draft.is_service = _boolean(alert, "is_service")
@@ -105,4 +106,4 @@ def _boolean(alert: dict[str, object], name: str) -> bool | None:
     value = alert.get(name)
     if value is not None and not isinstance(value, bool):
         raise AlertFormatError(f"{name} must be true, false or null, got {shown(value)}", context=FORMAT)
-    return value
+    return value if isinstance(value, bool) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sigtriage.alerts.fields import basename, text
 from sigtriage.model.context import Integrity, Privilege
 
-SERVICE_SIDS = {"S-1-5-18": "SYSTEM", "S-1-5-19": "LOCAL SERVICE", "S-1-5-20": "NETWORK SERVICE"}
+SERVICE_SIDS = frozenset({"S-1-5-18", "S-1-5-19", "S-1-5-20"})  # SYSTEM, LOCAL SERVICE, NETWORK SERVICE
 
 _INTEGRITY_NAMES = {
     "system": Integrity.SYSTEM,

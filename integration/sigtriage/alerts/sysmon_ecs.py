@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sigtriage.alerts import ecs
 from sigtriage.alerts.draft import Draft, as_object
-from sigtriage.alerts.fields import account, dig, flag, hash_list, ident, sid, text
+from sigtriage.alerts.fields import account, dig, flag, hash_list, ident, shown, sid, text
 from sigtriage.errors import AlertFormatError
 from sigtriage.model.context import EdrSignatureClaim, ExecutionContext
 
@@ -31,8 +31,8 @@ def parse(doc: object) -> ExecutionContext:
     kind = _KINDS.get(event_id or "")
     if kind is None:
         raise AlertFormatError(
-            f"Sysmon event {event_id} names no binary that ran; supported: 1 (process create), 6 (driver loaded), "
-            "7 (image loaded)",
+            f"Sysmon event {shown(event_id)} names no binary that ran; "
+            "supported: 1 (process create), 6 (driver loaded), 7 (image loaded)",
             context=FORMAT,
         )
     data = dig(alert, "winlog.event_data")

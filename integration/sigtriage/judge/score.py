@@ -71,6 +71,7 @@ def verdict_of(findings: tuple[Finding, ...], score: int, policy: ScoringPolicy,
         return Verdict.MALICIOUS
     if "approved_hash" in codes:
         return Verdict.BENIGN
-    if score < policy.benign_below and not any(f.severity.rank >= Severity.MEDIUM.rank for f in findings):
+    risky = [f for f in findings if f.code not in HYGIENE and f.severity.rank >= Severity.MEDIUM.rank]
+    if score < policy.benign_below and not risky:
         return Verdict.BENIGN
     return Verdict.SUSPICIOUS
