@@ -12,7 +12,7 @@ compared as DER INTEGER content bytes (see `intel_fields.canonical_serial` for h
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from pathlib import Path
 
@@ -82,17 +82,21 @@ def detect_format(path: Path, text: str) -> FeedFormat:
                      "blocklist CSV)", context=str(path))
 
 
+_PARSERS: dict[FeedFormat, Callable[[str, str], FeedImport]] = {
+    FeedFormat.LOLCERTS_YAML: intel_lolcerts.parse_yaml,
+    FeedFormat.LOLCERTS_CSV: intel_lolcerts.parse_csv,
+    FeedFormat.MALWAREBAZAAR_CSV: intel_bazaar.parse_csv,
+}
+
+
 def load_feed(path: Path) -> FeedImport:
     """The entries of one feed file, in whichever known format it is."""
     text = read_feed_text(path)
-    origin = str(path)
-    match detect_format(path, text):
-        case FeedFormat.LOLCERTS_YAML:
-            return intel_lolcerts.parse_yaml(text, origin)
-        case FeedFormat.LOLCERTS_CSV:
-            return intel_lolcerts.parse_csv(text, origin)
-        case FeedFormat.MALWAREBAZAAR_CSV:
-            return intel_bazaar.parse_csv(text, origin)
+    feed = _PARSERS[detect_format(path, text)](text, str(path))
+    if not feed.entries:
+        # A feed that yields nothing is more likely truncated or misformatted than clean: say so.
+        return FeedImport((), (*feed.warnings, f"{path}: no usable entries"))
+    return feed
 
 
 def _feed_files(path: Path) -> list[Path]:

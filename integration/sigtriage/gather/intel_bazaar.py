@@ -67,7 +67,7 @@ def parse_csv(text: str, origin: str) -> FeedImport:
             warnings.append(f"{origin}: line {number}: {len(fields)} fields where the header has {len(header)}; "
                             "ignored")
             continue
-        entry = _entry(dict(zip(header, fields)), f"{origin}: line {number}", warnings)
+        entry = _entry(dict(zip(header, fields, strict=True)), f"{origin}: line {number}", warnings)
         if entry is not None:
             entries.append(entry)
     return FeedImport(tuple(entries), tuple(warnings))

@@ -36,11 +36,14 @@ class FeedImport:
 def read_feed_text(path: Path) -> str:
     """The text of a feed file (UTF-8, with or without BOM); InputError naming the file if it cannot be read."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", context=str(path)) from exc
     except OSError as exc:
         raise InputError(f"cannot read threat-intel feed: {exc.strerror or exc}", context=str(path)) from exc
+    if "\x00" in text:  # binary data; the csv module would raise on it mid-parse
+        raise InputError("not a text file (NUL bytes)", context=str(path))
+    return text
 
 
 def clean_text(value: object) -> str | None:
@@ -132,10 +135,7 @@ def _dn_key(text: str) -> str | None:
 
 
 def _dn_cn(text: str) -> str | None:
-    for attr, value in _DN_COMPONENT.findall(_fold(text)):
-        if attr == "cn":
-            return value.strip()
-    return None
+    return next((str(value).strip() for attr, value in _DN_COMPONENT.findall(_fold(text)) if attr == "cn"), None)
 
 
 def feed_issuer_keys(issuer: str) -> frozenset[str]:

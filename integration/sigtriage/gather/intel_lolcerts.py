@@ -94,9 +94,9 @@ def parse_csv(text: str, origin: str) -> FeedImport:
             warnings.append(f"{origin}: line {number} has {surplus} field(s) too many; ignored")
             continue
         if surplus and free_text is not None:
-            joined = ",".join(fields[free_text:free_text + surplus + 1])
+            joined = ", ".join(fields[free_text:free_text + surplus + 1])  # prose: a comma is followed by a space
             fields = [*fields[:free_text], joined, *fields[free_text + surplus + 1:]]
-        records.append(dict(zip(header, fields)))
+        records.append(dict(zip(header, fields, strict=True)))
     if pending.strip():
         warnings.append(f"{origin}: incomplete record at end of file; ignored")
     return _import(records, origin, warnings)
@@ -147,7 +147,7 @@ def _entries(flat: Mapping[str, object], label: str, warnings: list[str]) -> lis
         else:
             serials[serial] = None
     sha256s: dict[str, None] = {}
-    sha1_only = False
+    sha1_seen = False
     for raw in _values(flat, _THUMBPRINT_KEYS):
         parsed = thumbprint(raw)
         if parsed is None:
@@ -155,12 +155,12 @@ def _entries(flat: Mapping[str, object], label: str, warnings: list[str]) -> lis
         elif parsed[0] == "sha256":
             sha256s[parsed[1]] = None
         else:
-            sha1_only = True
+            sha1_seen = True
     if serials and issuer is None:
         warnings.append(f"{label}: serial without issuer cannot be matched; ignored")
         serials.clear()
     if not serials and not sha256s:
-        why = " (a SHA-1 thumbprint is not a match key)" if sha1_only else ""
+        why = " (a SHA-1 thumbprint is not a match key)" if sha1_seen else ""
         warnings.append(f"{label}: skipped: no SHA-256 thumbprint and no issuer + serial{why}")
         return []
 
