@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import timezone
+from typing import Any
 
 from asn1crypto import x509 as asn1x509
 
@@ -26,12 +27,17 @@ def _serial_int_hex(value: int) -> str:
     return f"-{-value:x}" if value < 0 else f"{value:x}"
 
 
+def _uri(general_name: Any) -> str:
+    """The URI exactly as encoded: asn1crypto's .native re-normalises it and drops an IPv6 literal's brackets."""
+    return bytes(general_name.chosen.contents).decode("ascii", errors="replace")
+
+
 def _urls(cert: asn1x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     crl: list[str] = []
     for point in cert.crl_distribution_points or []:
         full = point["distribution_point"]
         if full.name == "full_name":
-            crl += [g.native for g in full.chosen if g.name == "uniform_resource_identifier"]
+            crl += [_uri(g) for g in full.chosen if g.name == "uniform_resource_identifier"]
     ocsp: list[str] = []
     issuers: list[str] = []
     aia = cert.authority_information_access_value
@@ -40,9 +46,9 @@ def _urls(cert: asn1x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...],
         if location.name != "uniform_resource_identifier":
             continue
         if desc["access_method"].native == "ocsp":
-            ocsp.append(location.native)
+            ocsp.append(_uri(location))
         elif desc["access_method"].native == "ca_issuers":
-            issuers.append(location.native)
+            issuers.append(_uri(location))
     return tuple(crl), tuple(ocsp), tuple(issuers)
 
 

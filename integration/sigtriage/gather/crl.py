@@ -63,7 +63,7 @@ def crl_answer(crl: x509.CertificateRevocationList, target: Target, issuer: x509
     if problem:
         return unknown(problem)
     try:
-        entry = crl.get_revoked_certificate_by_serial_number(target.cert.serial_number)
+        entry = _entry_for(crl, target.cert.serial_number)
         if entry is not None:
             # revocation is permanent, so an entry counts even in a stale CRL
             return revoked(entry.revocation_date_utc, _reason(entry))
@@ -74,6 +74,13 @@ def crl_answer(crl: x509.CertificateRevocationList, target: Target, issuer: x509
     if crl.next_update_utc is not None and now > crl.next_update_utc + CLOCK_SKEW:
         return unknown(f"stale CRL: nextUpdate was {crl.next_update_utc:%Y-%m-%dT%H:%M:%SZ}")
     return GOOD
+
+
+def _entry_for(crl: x509.CertificateRevocationList, serial: int) -> x509.RevokedCertificate | None:
+    if serial > 0:
+        return crl.get_revoked_certificate_by_serial_number(serial)
+    # the indexed lookup refuses non-positive serials, which real Authenticode certificates have
+    return next((entry for entry in crl if entry.serial_number == serial), None)
 
 
 def _reason(entry: x509.RevokedCertificate) -> str | None:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -93,7 +94,7 @@ class SafeSession:
                 method, data = "GET", None  # what browsers and requests do; 307/308 keep method and body
             if _origin(url) != _origin(previous):
                 caller_headers = {k: v for k, v in caller_headers.items() if k.lower() in _CROSS_ORIGIN_HEADERS}
-        raise ExternalError(f"more than {self.config.max_redirects} redirects from {redact_url(url)}")
+        raise ExternalError(f"more than {self.config.max_redirects} redirects (the last to {redact_url(url)})")
 
     def _check(self, method: str, url: str, redirected_from: str | None) -> None:
         try:
@@ -150,7 +151,7 @@ class SafeSession:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> SafeSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -78,4 +78,4 @@ class RetryPolicy:
             asked = retry_after_seconds(error.retry_after, self.clock())
             if asked is not None:
                 return asked if asked <= self.max_backoff else None
-        return min(self.max_backoff, self.backoff_base * 2 ** (attempt - 1))
+        return min(self.max_backoff, self.backoff_base * 2.0 ** (attempt - 1))
