@@ -344,3 +344,23 @@ def test_unsigned_binary_is_never_benign(tmp_path: Path, pe: Path) -> None:
     result = assess_file(_engine(tmp_path, mode="off"), pe, _context(integrity_level="system"))
     assert result.analysis.status is Status.UNSIGNED
     assert result.verdict is Verdict.SUSPICIOUS
+
+
+@needs_samples
+def test_assessment_json_round_trips_and_validates(tmp_path: Path) -> None:
+    import json
+
+    import jsonschema
+
+    from sigtriage.model.assessment import Assessment
+    from sigtriage.model.codec import dumps, from_plain
+    from sigtriage.model.documents import schema_path
+
+    result = assess_file(_engine(tmp_path, mode="off"), SAMPLES / "SoftwareUpdate.exe",
+                         load_alert(ALERTS / "07_elastic_endpoint_process.json"))
+    plain = json.loads(dumps(result))
+    jsonschema.validate(plain, json.loads(schema_path("assessment").read_text()))
+    assert from_plain(Assessment, plain) == result
+    ecs = plain["platform"]["ecs"]["file"]["code_signature"]
+    assert ecs == {"exists": True, "status": "trusted", "trusted": True, "valid": True, "subject_name": "Apple Inc.",
+                   "digest_algorithm": "md5", "timestamp": "2008-07-25T22:21:53Z"}

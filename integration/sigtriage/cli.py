@@ -176,7 +176,7 @@ def baseline_check(file: Path) -> None:
 
 
 @cli.command()
-@click.argument("document", type=click.Choice(["analysis-report", "analysis-failure"]))
+@click.argument("document", type=click.Choice(["analysis-report", "analysis-failure", "assessment"]))
 @click.option("--write", is_flag=True, help="Rewrite the packaged schema file instead of printing.")
 def schema(document: str, write: bool) -> None:
     """Print the JSON Schema of a document sigtriage emits."""

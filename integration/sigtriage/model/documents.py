@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sigtriage.model.analysis import AnalysisFailure, AnalysisReport
+from sigtriage.model.assessment import Assessment
 from sigtriage.model.schema import schema_for
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -13,6 +14,7 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DOCUMENTS: dict[str, tuple[type, str]] = {
     "analysis-report": (AnalysisReport, "sigtriage analysis report"),
     "analysis-failure": (AnalysisFailure, "sigtriage analysis failure (a file that could not be analysed)"),
+    "assessment": (Assessment, "sigtriage assessment (sigtriage assess --json)"),
 }
 
 
