@@ -1,0 +1,1 @@
+"""Pure decision: (assessment or failure, playbook, inputs) -> Decision with a trace. No I/O."""

@@ -1,0 +1,99 @@
+"""Playbooks as data: YAML validated by schemas/playbook.schema.json, parsed into frozen steps through a
+type -> class registry. Unknown keys are rejected with the step's id; conditions are compiled at load time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sigtriage.config.validate import load_yaml
+from sigtriage.decide.cel import Expression
+from sigtriage.decide.steps import STEP_TYPES, Step
+from sigtriage.errors import UsageError
+
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "data" / "code_signing_triage.yml"
+"""A symbolic link to playbooks/code_signing_triage.yml, so the one playbook is both data in the repository and
+packaged with the wheel (setuptools copies a link's target)."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    type: str
+    default: bool | int | str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Playbook:
+    name: str
+    version: int
+    description: str
+    inputs: dict[str, InputSpec]
+    steps: tuple[Step, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def resolve_inputs(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Defaults, overridden by configuration and command line; unknown names and wrong types are errors."""
+        unknown = set(overrides) - set(self.inputs)
+        if unknown:
+            raise UsageError(f"playbook {self.label} has no input(s) {sorted(unknown)}; it takes {sorted(self.inputs)}")
+        values = {}
+        for name, spec in self.inputs.items():
+            value = overrides.get(name, spec.default)
+            values[name] = _coerce(name, spec.type, value)
+        return values
+
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def _coerce(name: str, kind: str, value: Any) -> bool | int | str:
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+    elif kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+    elif isinstance(value, str):
+        return value
+    raise UsageError(f"playbook input {name!r} must be a {kind}, not {value!r}")
+
+
+def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
+    steps: list[Step] = []
+    seen: set[str] = set()
+    for raw in doc["steps"]:
+        step_id = raw["id"]
+        if step_id in seen:
+            raise UsageError(f"{source}: step id {step_id!r} is used twice")
+        seen.add(step_id)
+        cls = STEP_TYPES[raw["type"]]
+        params = {k: v for k, v in raw.items() if k not in ("id", "type", "when")}
+        where = f"{source}: step {step_id!r} ({raw['type']})"
+        when = Expression(raw["when"], f"{where} when") if "when" in raw else None
+        steps.append(cls.parse(step_id, when, params, where))
+    order = [s.type for s in steps if s.type in ("analyse", "assess")]
+    if order != ["analyse", "assess"] or [s.type for s in steps[:2]] != ["analyse", "assess"]:
+        raise UsageError(f"{source}: a playbook starts with one 'analyse' step and then one 'assess' step")
+    return Playbook(
+        name=doc["name"],
+        version=doc["version"],
+        description=doc.get("description", ""),
+        inputs={k: InputSpec(v["type"], v["default"], v.get("description", "")) for k, v in doc.get("inputs", {}).items()},
+        steps=tuple(steps),
+    )
+
+
+def load_playbook(path: Path | None = None) -> Playbook:
+    """The given playbook, else the shipped playbooks/code_signing_triage.yml."""
+    path = path or DEFAULT_PLAYBOOK
+    return parse_playbook(load_yaml(path, "playbook"), str(path))
