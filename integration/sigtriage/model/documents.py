@@ -7,6 +7,7 @@ from typing import Any
 
 from sigtriage.model.analysis import AnalysisFailure, AnalysisReport
 from sigtriage.model.assessment import Assessment
+from sigtriage.model.triage import TriageResult
 from sigtriage.model.schema import schema_for
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -15,6 +16,7 @@ DOCUMENTS: dict[str, tuple[type, str]] = {
     "analysis-report": (AnalysisReport, "sigtriage analysis report"),
     "analysis-failure": (AnalysisFailure, "sigtriage analysis failure (a file that could not be analysed)"),
     "assessment": (Assessment, "sigtriage assessment (sigtriage assess --json)"),
+    "triage": (TriageResult, "sigtriage triage result (sigtriage triage --json)"),
 }
 
 

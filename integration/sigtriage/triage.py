@@ -1,0 +1,167 @@
+"""Composition root of the main job: alert + binary -> analysis -> assessment -> playbook decision -> case note,
+case store and durable actions.
+
+Fail safe by construction: every failure on the way (unreadable alert, unparseable binary, timeout, a bug) is
+caught here, once, and becomes the `failure` the playbook sees; the runner's rails then escalate, never close.
+Re-running the same triage (same alert id, file, baseline and playbook) reuses the recorded decision and never
+repeats a side effect: actions are stored once per idempotency key and delivered by the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sigtriage.act.local import LocalConnector
+from sigtriage.act.outbox import Executor, flush
+from sigtriage.alerts import load_alert
+from sigtriage.decide.playbook import Playbook
+from sigtriage.decide.runner import Targets, run_playbook
+from sigtriage.errors import SigtriageError
+from sigtriage.model.assessment import Assessment
+from sigtriage.model.codec import from_plain
+from sigtriage.model.context import ExecutionContext, Integrity, Privilege
+from sigtriage.model.decision import ActionKind, Decision, Target
+from sigtriage.model.triage import TriageResult
+from sigtriage.pipeline import Engine, analyze, assess_analysis
+from sigtriage.present.case_note import render_case_note
+from sigtriage.store.cases import CaseStore
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+def _unreadable_alert(path: Path, sha256: str | None) -> ExecutionContext:
+    """Stand-in context for an alert that cannot be read: identified by its bytes, so re-runs find the case."""
+    try:
+        identity = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        identity = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    return ExecutionContext(
+        source_format="unreadable", event_kind="process_start", alert_id=f"unreadable:{identity}", event_time=None,
+        host=None, host_id=None, user=None, user_sid=None, integrity_level=Integrity.UNKNOWN, elevated=None,
+        is_service=False, image_path=None, command_line=None, parent_image=None, sha256=sha256, sha1=None, md5=None,
+        company_name=None, edr_signature=None, privilege=Privilege.UNKNOWN, notes=("the alert could not be read",),
+    )
+
+
+def _targets(connectors: Mapping[str, Executor], context: ExecutionContext, soar_ref: str | None) -> Targets:
+    if "thehive" in connectors and soar_ref:
+        soar = Target("thehive", soar_ref)
+    elif "webhook" in connectors:
+        soar = Target("webhook", context.alert_id)
+    else:
+        soar = Target("local", context.alert_id)
+    edr = Target("defender", context.host_id) if "defender" in connectors else None
+    notify = Target("webhook") if "webhook" in connectors else None
+    return Targets(soar=soar, edr=edr, notify=notify)
+
+
+def _finish_actions(decision: Decision, key: str, note: str) -> Decision:
+    """Fill the case note into add_note actions and scope every idempotency key to this case."""
+    actions = []
+    for action in decision.actions:
+        params = {**action.params, "markdown": note} if action.kind is ActionKind.ADD_NOTE else action.params
+        actions.append(replace(action, params=params, idempotency_key=f"{key}:{action.idempotency_key}"))
+    return replace(decision, actions=tuple(actions))
+
+
+def _evaluate(engine: Engine, alert_path: Path, file_path: Path,
+              now: datetime) -> tuple[ExecutionContext, Assessment | None, str | None]:
+    failures: list[str] = []
+    try:
+        context = load_alert(alert_path)
+    except SigtriageError as exc:
+        failures.append(f"alert could not be read: {exc}")
+        context = _unreadable_alert(alert_path, _file_sha256(file_path))
+    assessment = None
+    try:
+        analysis = analyze(engine, file_path)
+        assessment = assess_analysis(engine, analysis, context, now=now)
+    except SigtriageError as exc:
+        failures.append(f"binary could not be analysed: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a bug must escalate the alert, never crash or close it
+        failures.append(f"internal error: {type(exc).__name__}: {exc}")
+    return context, assessment, "; ".join(failures) or None
+
+
+def _replay(store: CaseStore, key: str) -> tuple[Decision, Assessment | None, str] | None:
+    """The recorded decision of a completed earlier run of this case, if any."""
+    case = store.get_case(key)
+    if not case or not case.get("decision_json") or case.get("status") == "error":
+        return None
+    detail = store.case_detail(key) or {}
+    notes = detail.get("notes") or []
+    decision = from_plain(Decision, _json(case["decision_json"]))
+    plain = _json(case["assessment_json"]) if case.get("assessment_json") else None
+    assessment = from_plain(Assessment, plain) if plain and "analysis" in plain else None
+    if assessment is None:
+        return None  # the earlier run failed: evaluate again
+    return decision, assessment, notes[-1]["markdown"] if notes else ""
+
+
+def _json(text: str) -> Any:
+    return json.loads(text)
+
+
+def _action_states(store: CaseStore, key: str) -> Counter[str]:
+    detail = store.case_detail(key) or {}
+    return Counter(str(a["state"]) for a in detail.get("actions") or [])
+
+
+def triage(engine: Engine, store: CaseStore, playbook: Playbook, *, alert_path: Path, file_path: Path,
+           inputs: dict[str, Any], connectors: Mapping[str, Executor], soar_ref: str | None = None,
+           clock: Clock = utc_now) -> TriageResult:
+    now = clock()
+    connectors = {"local": LocalConnector(), **connectors}
+    context, assessment, failure = _evaluate(engine, alert_path, file_path, now)
+    sha256 = assessment.analysis.file.sha256 if assessment else (_file_sha256(file_path) or context.sha256 or "")
+    case, _created = store.open_case(context, sha256=sha256, baseline=engine.baseline.label,
+                                     playbook=playbook.label, now=now)
+    key = case["key"]
+    replayed = _replay(store, key)
+    dry_run = inputs.get("dry_run") is True
+    if replayed is not None:
+        decision, assessment, note = replayed
+        failure = None
+        store.audit(key, "triage.replay", {"alert": str(alert_path), "file": str(file_path)},
+                    {"decision": decision.decision.value}, now=now)
+    else:
+        decision = run_playbook(playbook, assessment=assessment, context=context, failure=failure, inputs=inputs,
+                                targets=_targets(connectors, context, soar_ref))
+        note = render_case_note(decision, assessment, context, failure)
+        decision = _finish_actions(decision, key, note)
+        store.audit(key, "triage.evaluate", {"alert": str(alert_path), "file": str(file_path), "inputs": inputs},
+                    {"failure": failure, "trace": decision.trace}, now=now)
+        store.record_decision(key, decision, assessment if assessment is not None else
+                              {"verdict": "unknown", "score": None, "failure": failure}, note, now=now)
+        if failure:
+            store.record_error(key, failure, now=now)
+        store.enqueue(key, decision.actions, dry_run=dry_run, now=now)
+    if not dry_run:
+        flush(store, connectors, now=clock)
+    counts = _action_states(store, key)
+    return TriageResult(case_key=key, replayed=replayed is not None, decision=decision, note=note, failure=failure,
+                        assessment=assessment, delivered=counts["delivered"],
+                        retrying=counts["pending"] + counts["in_flight"], failed=counts["failed"],
+                        awaiting_approval=counts["awaiting_approval"])
