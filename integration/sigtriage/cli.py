@@ -175,8 +175,168 @@ def baseline_check(file: Path) -> None:
                f"{len(loaded.approved_hashes)} approved and {len(loaded.blocked_hashes)} blocked hashes")
 
 
+def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--input takes NAME=VALUE, not {pair!r}")
+        values[name] = value
+    return values
+
+
+def _triage_setup(config: Path | None, playbook_path: Path | None, baseline: Path | None = None):  # type: ignore[no-untyped-def]
+    from sigtriage.act.connectors.registry import build_connectors
+    from sigtriage.config.settings import load_settings
+    from sigtriage.decide.playbook import load_playbook
+    from sigtriage.pipeline import build_engine
+    from sigtriage.store.cases import CaseStore
+
+    settings = load_settings(config)
+    triage_config = settings.triage
+    base = config.parent if config else Path.cwd()
+    playbook = load_playbook(playbook_path or (base / triage_config["playbook"] if "playbook" in triage_config else None))
+    connectors = build_connectors(triage_config.get("connectors", {}))
+    engine = build_engine(settings, baseline_path=baseline)
+    return settings, playbook, connectors, engine, CaseStore(engine.db)
+
+
 @cli.command()
-@click.argument("document", type=click.Choice(["analysis-report", "analysis-failure", "assessment"]))
+@click.option("--alert", required=True, type=click.Path(path_type=Path), help="The alert (EDR/SIEM JSON).")
+@click.option("--file", "file", required=True, type=click.Path(path_type=Path), help="The binary that ran.")
+@click.option("--config", type=click.Path(path_type=Path), help="Configuration YAML (connectors, store, policy).")
+@click.option("--playbook", "playbook_path", type=click.Path(path_type=Path), help="Playbook YAML.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Baseline YAML.")
+@click.option("--input", "input_pairs", multiple=True, metavar="NAME=VALUE", help="Override a playbook input.")
+@click.option("--dry-run", is_flag=True, help="Decide and record, send nothing.")
+@click.option("--thehive-alert-id", help="The TheHive alert this triage updates (needed for TheHive actions).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON triage document.")
+@click.option("--note", type=click.Path(path_type=Path), help="Also write the Markdown case note to this file.")
+def triage(alert: Path, file: Path, config: Path | None, playbook_path: Path | None, baseline: Path | None,
+           input_pairs: tuple[str, ...], dry_run: bool, thehive_alert_id: str | None, as_json: bool,
+           note: Path | None) -> None:
+    """The main job: triage an alert and its binary; escalate or auto-close; record and act."""
+    from sigtriage.present.triage import render_triage
+    from sigtriage.triage import triage as run_triage
+
+    settings, playbook, connectors, engine, store = _triage_setup(config, playbook_path, baseline)
+    overrides = {**settings.triage.get("inputs", {}), **_parse_inputs(input_pairs)}
+    if dry_run:
+        overrides["dry_run"] = True
+    inputs = playbook.resolve_inputs(overrides)
+    try:
+        result = run_triage(engine, store, playbook, alert_path=alert, file_path=file, inputs=inputs,
+                            connectors=connectors, soar_ref=thehive_alert_id)
+    finally:
+        engine.close()
+    if note:
+        note.write_text(result.note)
+    if as_json:
+        sys.stdout.write(dumps(result) + "\n")
+    else:
+        Console(highlight=False, soft_wrap=True).print(render_triage(result))
+
+
+@cli.group()
+def cases() -> None:
+    """Read the case store."""
+
+
+@cases.command("list")
+@click.option("--config", type=click.Path(path_type=Path))
+@click.option("--status", type=click.Choice(["open", "closed", "escalated", "contained", "error"]))
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def cases_list(config: Path | None, status: str | None, limit: int, as_json: bool) -> None:
+    """The most recent cases."""
+    import json
+
+    from sigtriage.config.settings import load_settings
+    from sigtriage.present.triage import cases_table
+    from sigtriage.store.cases import CaseStore
+    from sigtriage.store.db import connect
+
+    conn = connect(load_settings(config).store_path)
+    rows = CaseStore(conn).list_cases(limit=limit, status=status)
+    conn.close()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+    else:
+        Console().print(cases_table(rows))
+
+
+@cases.command("show")
+@click.argument("key")
+@click.option("--config", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def cases_show(key: str, config: Path | None, as_json: bool) -> None:
+    """One case: decision, note, actions and audit trail (KEY may be a unique prefix)."""
+    import json
+
+    from sigtriage.config.settings import load_settings
+    from sigtriage.present.triage import render_case
+    from sigtriage.store.cases import CaseStore
+    from sigtriage.store.db import connect
+
+    conn = connect(load_settings(config).store_path)
+    store = CaseStore(conn)
+    matches = [r["key"] for r in store.list_cases(limit=100000) if r["key"].startswith(key)]
+    if len(matches) != 1:
+        conn.close()
+        raise UsageError(f"{len(matches)} cases match {key!r}; give more of the key")
+    detail = store.case_detail(matches[0])
+    conn.close()
+    if as_json:
+        sys.stdout.write(json.dumps(detail, default=str) + "\n")
+    else:
+        Console(highlight=False, soft_wrap=True).print(render_case(detail or {}))
+
+
+@cli.group()
+def outbox() -> None:
+    """The durable queue of actions for SOAR/EDR connectors."""
+
+
+@outbox.command("flush")
+@click.option("--config", type=click.Path(path_type=Path))
+def outbox_flush(config: Path | None) -> None:
+    """Deliver every due action (retries included)."""
+    from datetime import datetime, timezone
+
+    from sigtriage.act.local import LocalConnector
+    from sigtriage.act.outbox import flush
+
+    _, _, connectors, engine, store = _triage_setup(config, None)
+    try:
+        report = flush(store, {"local": LocalConnector(), **connectors}, now=lambda: datetime.now(timezone.utc))
+    finally:
+        engine.close()
+    click.echo(f"delivered {report.delivered}, retrying {report.retried}, failed {report.failed}, "
+               f"waiting {report.waiting}")
+
+
+@outbox.command("approve")
+@click.argument("idempotency_key")
+@click.option("--config", type=click.Path(path_type=Path))
+@click.option("--by", default=os.environ.get("USER", "analyst"), show_default=True, help="Who approves (audited).")
+def outbox_approve(idempotency_key: str, config: Path | None, by: str) -> None:
+    """Release an action that waits for approval (containment); the next flush sends it."""
+    from datetime import datetime, timezone
+
+    from sigtriage.config.settings import load_settings
+    from sigtriage.store.cases import CaseStore
+    from sigtriage.store.db import connect
+
+    conn = connect(load_settings(config).store_path)
+    ok = CaseStore(conn).approve(idempotency_key, by=by, now=datetime.now(timezone.utc))
+    conn.close()
+    if not ok:
+        raise UsageError(f"no action awaiting approval has the key {idempotency_key!r}")
+    click.echo(f"approved {idempotency_key}; run `sigtriage outbox flush` to send it")
+
+
+@cli.command()
+@click.argument("document", type=click.Choice(["analysis-report", "analysis-failure", "assessment", "triage"]))
 @click.option("--write", is_flag=True, help="Rewrite the packaged schema file instead of printing.")
 def schema(document: str, write: bool) -> None:
     """Print the JSON Schema of a document sigtriage emits."""

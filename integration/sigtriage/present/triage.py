@@ -29,7 +29,8 @@ def render_triage(result: TriageResult) -> Group:
                         action.idempotency_key.split(":", 1)[-1])
     outbox = Text(f"outbox: {result.delivered} delivered, {result.retrying} retrying, {result.failed} failed, "
                   f"{result.awaiting_approval} awaiting approval" + (" (dry run: nothing sent)" if d.dry_run else ""))
-    return Group(head, Text(""), Markdown(result.note), actions, outbox)
+    # the note as the Markdown the SOAR receives: complete and copyable, where a rendered view would truncate
+    return Group(head, Text(""), Text(result.note), actions, outbox)
 
 
 def cases_table(rows: list[dict[str, Any]]) -> Table:
