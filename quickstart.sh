@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The two commands of README's quickstart, on a fresh Debian machine with Python 3.11:
-#   bash quickstart.sh demo   install sigtriage into .venv and run the main job on a real signed binary
+#   bash quickstart.sh demo   install sigtriage into .venv and triage a real alert with its real signed binary
 #   bash quickstart.sh test   install sigtriage with its test tools and run the whole test suite
 # Every install step lives here, so a clean clone (and CI, through .ci/run) needs nothing else.
 set -euo pipefail
@@ -31,7 +31,10 @@ case "${1:-}" in
     demo)
         make_venv
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
-        exec "$VENV/bin/sigtriage" analyze test_data/real/attach_amd64.dll
+        # the main job with embedded defaults only: default baseline and playbook, a local SQLite case store
+        export SIGTRIAGE_HOME=${SIGTRIAGE_HOME:-$PWD/.sigtriage}
+        exec "$VENV/bin/sigtriage" triage --alert test_data/alerts/quickstart_sysmon_eid7_attach_amd64.json \
+            --file test_data/real/attach_amd64.dll
         ;;
     test)
         make_venv

@@ -90,6 +90,22 @@ EXPECTED = {
         privilege=Privilege.SYSTEM,
         notes=("user SID S-1-5-18 inferred from the well-known account name 'NT AUTHORITY\\SYSTEM'",),
     ),
+    "quickstart_sysmon_eid7_attach_amd64.json": context(
+        "sysmon_ecs",
+        event_kind="image_load",
+        event_time=utc("2026-12-02T14:41:07.031"),
+        host="ws-dev-0112.corp.example.test",
+        user="CORP\\dev.chen",
+        image_path="C:\\Users\\dev.chen\\AppData\\Local\\Programs\\Python\\Python311\\Lib\\site-packages\\debugpy"
+        "\\_vendored\\pydevd\\pydevd_attach_to_process\\attach_amd64.dll",
+        parent_image="C:\\Users\\dev.chen\\AppData\\Local\\Programs\\Python\\Python311\\python.exe",
+        sha256="3552ec7494159f00c1dfcdeece81b3265607b2fe347ae5878148ffe57454cf6f",
+        sha1="cb712df5588927b4ca8258b9cedba2b8cbbbf20c",
+        md5="0e9b83d71bc84cf26d3e8fdff924d378",
+        edr_signature=EdrSignatureClaim(signed=True, subject="Microsoft 3rd Party Application Component", status="Valid",
+                                        trusted=True),
+        notes=("privilege unknown: no integrity level, elevation or service account in the alert",),
+    ),
     "windows_security_4688_winlogbeat.json": context(
         "windows_security_4688",
         event_time=utc("2026-12-01T03:00:02.871"),

@@ -124,7 +124,7 @@ def test_pinned_valid_checked_benign_auto_closes(trust: TrustStore) -> None:
                      targets=TARGETS)
     assert d.decision is DecisionKind.AUTO_CLOSE
     close = next(x for x in d.actions if x.kind is ActionKind.CLOSE)
-    assert close.params == {"status": "FalsePositive", "summary": "Benign: signed by a pinned baseline publisher (sigtriage)."}
+    assert close.params == {"summary": "Benign: signed by a pinned baseline publisher (sigtriage)."}
     assert d.close_reason and "pinned" in d.close_reason
     assert not any(x.kind in (ActionKind.ISOLATE_HOST, ActionKind.BLOCK_HASH) for x in d.actions)
 

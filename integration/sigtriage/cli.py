@@ -196,7 +196,7 @@ def _triage_setup(config: Path | None, playbook_path: Path | None, baseline: Pat
     triage_config = settings.triage
     base = config.parent if config else Path.cwd()
     playbook = load_playbook(playbook_path or (base / triage_config["playbook"] if "playbook" in triage_config else None))
-    connectors = build_connectors(triage_config.get("connectors", {}))
+    connectors = build_connectors(triage_config.get("connectors", {}), net=settings.net, base_dir=base)
     engine = build_engine(settings, baseline_path=baseline)
     return settings, playbook, connectors, engine, CaseStore(engine.db)
 

@@ -68,13 +68,18 @@ def _unreadable_alert(path: Path, sha256: str | None) -> ExecutionContext:
 def _targets(connectors: Mapping[str, Executor], context: ExecutionContext, soar_ref: str | None) -> Targets:
     if "thehive" in connectors and soar_ref:
         soar = Target("thehive", soar_ref)
-    elif "webhook" in connectors:
+    elif "webhook" in connectors and _supports(connectors["webhook"], ActionKind.ADD_NOTE):
         soar = Target("webhook", context.alert_id)
     else:
         soar = Target("local", context.alert_id)
     edr = Target("defender", context.host_id) if "defender" in connectors else None
     notify = Target("webhook") if "webhook" in connectors else None
     return Targets(soar=soar, edr=edr, notify=notify)
+
+
+def _supports(connector: Executor, kind: ActionKind) -> bool:
+    supports = getattr(connector, "supports", None)
+    return bool(supports(kind)) if supports is not None else False
 
 
 def _finish_actions(decision: Decision, key: str, note: str) -> Decision:

@@ -148,10 +148,11 @@ def _run_step(run: _Run, step: Step, variables: dict[str, Any]) -> str:
         if run.decision is not DecisionKind.AUTO_CLOSE or (refusal := _close_refusal(run)):
             return f"not closed: decision is {run.decision.value if run.decision else 'none'}" + (
                 f" ({refusal})" if run.decision is DecisionKind.AUTO_CLOSE and refusal else "")
-        status = step.status or str(run.inputs.get("close_status", "FalsePositive"))
         run.close_reason = step.reason
-        run.plan(step, ActionKind.CLOSE, soar, {"status": status, "summary": step.reason})
-        return f"closed as {status}: {step.reason}"
+        # the status name is tenant-defined: the connector's configuration owns it unless the step names one
+        params = {"summary": step.reason} | ({"status": step.status} if step.status else {})
+        run.plan(step, ActionKind.CLOSE, soar, params)
+        return f"closed{' as ' + step.status if step.status else ''}: {step.reason}"
     if isinstance(step, Escalate):
         if step.promote:
             run.plan(step, ActionKind.PROMOTE, soar, {})
