@@ -19,18 +19,24 @@ apt_install() {
         || echo "note: could not install $* (tests that need them will be skipped)" >&2
 }
 
+pip_install() {
+    # quiet on success; the whole log on failure
+    "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >"$VENV/pip.log" 2>&1 \
+        || { cat "$VENV/pip.log" >&2; echo "pip install failed (log above)" >&2; exit 1; }
+}
+
 make_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         # Debian ships venv separately (python3-venv); install it once if it is missing
         "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && "$PYTHON" -m venv "$VENV"; }
     fi
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+    pip_install --upgrade pip
 }
 
 case "${1:-}" in
     demo)
         make_venv
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
+        pip_install -e .
         # the main job with embedded defaults only: default baseline and playbook, a local SQLite case store
         export SIGTRIAGE_HOME=${SIGTRIAGE_HOME:-$PWD/.sigtriage}
         exec "$VENV/bin/sigtriage" triage --alert test_data/alerts/quickstart_sysmon_eid7_attach_amd64.json \
@@ -39,7 +45,7 @@ case "${1:-}" in
     test)
         make_venv
         command -v osslsigncode >/dev/null 2>&1 || apt_install osslsigncode
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+        pip_install -e '.[test]'
         shift
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
