@@ -13,7 +13,8 @@ import yaml
 
 from sigtriage.config.baseline import load_baseline
 from sigtriage.decide.facts import VARIABLES, activation
-from sigtriage.decide.playbook import DEFAULT_PLAYBOOK, load_playbook, parse_playbook
+from sigtriage.config.playbook import DEFAULT_PLAYBOOK, load_playbook
+from sigtriage.decide.playbook import parse_playbook
 from sigtriage.decide.runner import Targets, run_playbook
 from sigtriage.decide.steps import STEP_TYPES
 from sigtriage.errors import InputError, UsageError

@@ -18,7 +18,7 @@ import responses
 
 from sigtriage.act.connectors.registry import build_connectors
 from sigtriage.config.settings import Settings
-from sigtriage.decide.playbook import load_playbook
+from sigtriage.config.playbook import load_playbook
 from sigtriage.gather.revocation import RevocationConfig
 from sigtriage.model.decision import ActionKind, DecisionKind
 from sigtriage.net import NetConfig, SafeSession

@@ -188,7 +188,7 @@ def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, str]:
 def _triage_setup(config: Path | None, playbook_path: Path | None, baseline: Path | None = None):  # type: ignore[no-untyped-def]
     from sigtriage.act.connectors.registry import build_connectors
     from sigtriage.config.settings import load_settings
-    from sigtriage.decide.playbook import load_playbook
+    from sigtriage.config.playbook import load_playbook
     from sigtriage.pipeline import build_engine
     from sigtriage.store.cases import CaseStore
 

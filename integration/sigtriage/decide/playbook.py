@@ -1,21 +1,14 @@
-"""Playbooks as data: YAML validated by schemas/playbook.schema.json, parsed into frozen steps through a
-type -> class registry. Unknown keys are rejected with the step's id; conditions are compiled at load time."""
+"""Playbooks as data: a document validated by schemas/playbook.schema.json (config/playbook.py reads the YAML),
+parsed into frozen steps through a type -> class registry. Unknown keys are rejected with the step's id; conditions are compiled at load time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sigtriage.config.validate import load_yaml
 from sigtriage.decide.cel import Expression
 from sigtriage.decide.steps import STEP_TYPES, Step
 from sigtriage.errors import UsageError
-
-DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "data" / "code_signing_triage.yml"
-"""A symbolic link to playbooks/code_signing_triage.yml, so the one playbook is both data in the repository and
-packaged with the wheel (setuptools copies a link's target)."""
-
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -91,9 +84,3 @@ def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
         inputs={k: InputSpec(v["type"], v["default"], v.get("description", "")) for k, v in doc.get("inputs", {}).items()},
         steps=tuple(steps),
     )
-
-
-def load_playbook(path: Path | None = None) -> Playbook:
-    """The given playbook, else the shipped playbooks/code_signing_triage.yml."""
-    path = path or DEFAULT_PLAYBOOK
-    return parse_playbook(load_yaml(path, "playbook"), str(path))
