@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,16 @@ def expected_samples() -> list[dict[str, Any]]:
     if not (SAMPLES / "expected.json").is_file():
         return []
     return list(json.loads((SAMPLES / "expected.json").read_text())["files"])
+
+
+@pytest.fixture(autouse=True)
+def no_real_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the network: a real name lookup fails the test (resolvers are injected instead)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"test tried a real DNS lookup: {args}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -102,7 +102,8 @@ def test_record_decision_sets_status_and_keeps_one_note_per_text(store: CaseStor
         status, kind.value, 3, "suspicious", 55)
     assert json.loads(case["decision_json"])["playbook"] == "default@1"
     assert [n["markdown"] for n in detail["notes"]] == ["## Suspicious signer"]
-    assert [a["step"] for a in detail["audit"]] == ["case.open", "case.decision", "case.decision"]
+    # the second recording of an already decided case is refused, and audited as such
+    assert [a["step"] for a in detail["audit"]] == ["case.open", "case.decision", "case.decision.skipped"]
 
 
 def test_record_error_and_unknown_cases(store: CaseStore) -> None:

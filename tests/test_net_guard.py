@@ -17,6 +17,7 @@ import pytest
 import requests
 import responses
 
+from netfakes import PUBLIC, fake_resolver
 from sigtriage.errors import ExternalError, UsageError
 from sigtriage.net import (
     BlockedURLError,
@@ -29,28 +30,8 @@ from sigtriage.net import (
     retry_after_seconds,
 )
 
-PUBLIC = "93.184.216.34"
 
 
-def fake_resolver(table: Mapping[str, tuple[str, ...]] | None = None) -> Any:
-    """Names ending in .test resolve to PUBLIC unless `table` says otherwise; anything else does not resolve."""
-
-    def resolve(host: str, port: int) -> tuple[str, ...]:
-        if table and host in table:
-            return table[host]
-        if host.endswith(".test"):
-            return (PUBLIC,)
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    return resolve
-
-
-@pytest.fixture(autouse=True)
-def no_real_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"test tried a real DNS lookup: {args}")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 def session(**config: Any) -> SafeSession:

@@ -255,7 +255,9 @@ def test_processes_flushing_one_database_at_once_lose_and_repeat_nothing(tmp_pat
         assert per_action == ok
         assert sum(n for (_, step), n in steps.items() if step == "outbox.retry") == sum(failed.values())
         for case in {r["case_key"] for r in actions.values()}:
-            assert steps[(case, "case.open")] == 1 and steps[(case, "case.decision")] == WORKERS
+            # one decision per case; every other worker's attempt is refused (first completed decision wins)
+            assert steps[(case, "case.open")] == 1 and steps[(case, "case.decision")] == 1
+            assert steps[(case, "case.decision.skipped")] == WORKERS - 1
     finally:
         conn.close()
         calls.close()

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from netfakes import PUBLIC, fake_resolver
 from sigtriage.errors import UsageError
 from sigtriage.extract.certs import certificate_of
 from sigtriage.gather.crlstore import CrlCache
@@ -33,7 +34,6 @@ from sigtriage.model.evidence import RevocationCheck, RevocationEvidence, Revoca
 from sigtriage.net import NetConfig, SafeSession
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
-PUBLIC = "93.184.216.34"
 ROOT_CRL = "http://crl.pki.test/root.crl"
 INT_CRL = "http://crl.pki.test/int.crl"
 OCSP_URL = "http://ocsp.pki.test/"
@@ -197,23 +197,6 @@ def pki() -> Pki:
     return Pki(root, root_key, inter, inter_key)
 
 
-def fake_resolver(table: Mapping[str, tuple[str, ...]] | None = None) -> Any:
-    def resolve(host: str, port: int) -> tuple[str, ...]:
-        if table and host in table:
-            return table[host]
-        if host.endswith(".test"):
-            return (PUBLIC,)
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    return resolve
-
-
-@pytest.fixture(autouse=True)
-def no_real_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"test tried a real DNS lookup: {args}")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 @pytest.fixture

@@ -146,23 +146,23 @@ def triage(engine: Engine, store: CaseStore, playbook: Playbook, *, alert_path: 
     key = case["key"]
     replayed = _replay(store, key)
     dry_run = inputs.get("dry_run") is True
-    if replayed is not None:
-        decision, assessment, note = replayed
-        failure = None
-        store.audit(key, "triage.replay", {"alert": str(alert_path), "file": str(file_path)},
-                    {"decision": decision.decision.value}, now=now)
-    else:
+    if replayed is None:
         decision = run_playbook(playbook, assessment=assessment, context=context, failure=failure, inputs=inputs,
                                 targets=_targets(connectors, context, soar_ref))
         note = render_case_note(decision, assessment, context, failure)
         decision = _finish_actions(decision, key, note)
         store.audit(key, "triage.evaluate", {"alert": str(alert_path), "file": str(file_path), "inputs": inputs},
                     {"failure": failure, "trace": decision.trace}, now=now)
-        store.record_decision(key, decision, assessment if assessment is not None else
-                              {"verdict": "unknown", "score": None, "failure": failure}, note, now=now)
-        if failure:
-            store.record_error(key, failure, now=now)
-        store.enqueue(key, decision.actions, dry_run=dry_run, now=now)
+        plain = assessment if assessment is not None else {"verdict": "unknown", "score": None, "failure": failure}
+        if store.record_decision(key, decision, plain, note, now=now, failure=failure):
+            store.enqueue(key, decision.actions, dry_run=dry_run, now=now)
+        else:
+            replayed = _replay(store, key)  # a concurrent run decided first: its decision is the case's
+    if replayed is not None:
+        decision, assessment, note = replayed
+        failure = None
+        store.audit(key, "triage.replay", {"alert": str(alert_path), "file": str(file_path)},
+                    {"decision": decision.decision.value}, now=now)
     if not dry_run:
         flush(store, connectors, now=clock)
     counts = _action_states(store, key)

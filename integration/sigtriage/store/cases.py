@@ -95,23 +95,37 @@ class CaseStore:
         return dict(row) if row else None
 
     def record_decision(self, key: str, decision: Decision, assessment: Assessment | Mapping[str, Any],
-                        note_markdown: str, *, now: datetime) -> None:
+                        note_markdown: str, *, now: datetime, failure: str | None = None) -> bool:
         """Store the decision, the assessment it was made on and the case note, and set the status from the
-        decision. `assessment` may also be an Assessment's plain JSON form (a replayed report)."""
+        decision ('error' with `failure`). `assessment` may also be an Assessment's plain JSON form.
+
+        Only the first completed decision of a case counts: when concurrent runs of one triage race, the update
+        is conditional inside the write transaction, the loser records nothing and returns False (and should
+        replay the winner's decision). A case whose earlier run failed can be decided again."""
         plain = to_plain(assessment)
         at = stamp(now)
-        status = _STATUS[decision.decision]
+        status = "error" if failure else _STATUS[decision.decision]
         with transaction(self._conn):
-            self._update_case(key, "decision = ?, severity = ?, verdict = ?, score = ?, status = ?,"
-                              " assessment_json = ?, decision_json = ?, updated_at = ?",
-                              (decision.decision.value, decision.severity, plain["verdict"], plain["score"], status,
-                               dumps(plain), dumps(decision), at))
+            updated = self._conn.execute(
+                "UPDATE cases SET decision = ?, severity = ?, verdict = ?, score = ?, status = ?, assessment_json = ?,"
+                " decision_json = ?, updated_at = ? WHERE key = ? AND (decision_json IS NULL OR status = 'error')",
+                (decision.decision.value, decision.severity, plain["verdict"], plain["score"], status, dumps(plain),
+                 dumps(decision), at, key)).rowcount
+            if not updated:
+                if self.get_case(key) is None:
+                    raise KeyError(f"no case {key}")
+                self._audit(key, "case.decision.skipped", {"decision": decision.decision},
+                            {"reason": "the case was already decided (a concurrent or earlier run)"}, at)
+                return False
             # A re-run that writes the same note adds nothing; a different note (new evidence) is kept as history.
             self._conn.execute("INSERT OR IGNORE INTO notes (case_key, markdown, created_at) VALUES (?, ?, ?)",
                                (key, note_markdown, at))
             self._audit(key, "case.decision", {"verdict": plain["verdict"], "score": plain["score"]},
                         {"decision": decision.decision, "severity": decision.severity, "status": status,
                          "reasons": decision.reasons, "playbook": decision.playbook}, at)
+            if failure:
+                self._audit(key, "case.error", {}, {"error": failure}, at)
+        return True
 
     def record_error(self, key: str, message: str, *, now: datetime) -> None:
         """The triage of this case failed: status 'error', and why."""
