@@ -154,3 +154,17 @@ def test_kernel_driver_facts(trust: TrustStore) -> None:
     report = analyze_file(SAMPLES / "pciide.sys", trust)
     assert report.file.pe is not None and report.file.pe.is_driver
     assert report.status is Status.VALID
+
+
+def test_page_hashes_are_checked_where_present(trust: TrustStore, tmp_path: Any) -> None:
+    dxcore = analyze_file(SAMPLES / "DXCore.dll", trust)
+    assert dxcore.signatures[0].page_hashes.present and dxcore.signatures[0].page_hashes.valid is True
+    assert not analyze_file(SAMPLES / "whois.exe", trust).signatures[0].page_hashes.present
+    # flip a byte inside the second page: the page hash (and the whole-file digest) no longer match
+    data = bytearray((SAMPLES / "DXCore.dll").read_bytes())
+    data[0x1800] ^= 0x01
+    tampered = tmp_path / "DXCore.dll"
+    tampered.write_bytes(bytes(data))
+    report = analyze_file(tampered, trust)
+    assert report.status is Status.DIGEST_MISMATCH
+    assert report.signatures[0].page_hashes.valid is False
