@@ -29,7 +29,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "test_data" / "synthetic"))
 
 import minipe  # noqa: E402
-import pki  # noqa: E402
 from build import sign_file  # noqa: E402
 
 from sigtriage.extract.analyze import Options, analyze_file  # noqa: E402

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 

@@ -225,7 +225,7 @@ def test_processes_flushing_one_database_at_once_lose_and_repeat_nothing(tmp_pat
         time.sleep(0.02)  # start them together, once every interpreter has imported sigtriage
     go.touch()
     outputs = [p.communicate(timeout=30) for p in procs]
-    for proc, (out, err) in zip(procs, outputs):
+    for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
     created = sum(json.loads(out)["created"] for out, _ in outputs)
 

@@ -301,7 +301,7 @@ def outbox() -> None:
 @click.option("--config", type=click.Path(path_type=Path))
 def outbox_flush(config: Path | None) -> None:
     """Deliver every due action (retries included)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sigtriage.act.local import LocalConnector
     from sigtriage.act.outbox import flush
@@ -321,7 +321,7 @@ def outbox_flush(config: Path | None) -> None:
 @click.option("--by", default=os.environ.get("USER", "analyst"), show_default=True, help="Who approves (audited).")
 def outbox_approve(idempotency_key: str, config: Path | None, by: str) -> None:
     """Release an action that waits for approval (containment); the next flush sends it."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sigtriage.config.settings import load_settings
     from sigtriage.store.cases import CaseStore

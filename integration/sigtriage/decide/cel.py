@@ -3,10 +3,13 @@ Turing-complete, and standard across SOAR tooling. Never Python eval."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import celpy
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 
 from sigtriage.errors import UsageError
 
@@ -39,15 +42,15 @@ class Expression:
         self.source = source
         try:
             self._program = _ENV.program(_ENV.compile(source), functions=FUNCTIONS)
-        except celpy.CELParseError as exc:
+        except CELParseError as exc:
             raise UsageError(f"{where}: not a valid CEL expression: {source!r}: {_short(exc)}") from exc
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
         try:
-            value = self._program.evaluate(celpy.json_to_cel(activation))
-        except (celpy.CELEvalError, TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
+            value = self._program.evaluate(cast(Any, json_to_cel(activation)))
+        except (CELEvalError, TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
             raise ConditionError(f"{self.source!r}: {_short(exc)}") from exc
-        if isinstance(value, celpy.CELEvalError):
+        if isinstance(value, CELEvalError):
             raise ConditionError(f"{self.source!r}: {_short(value)}")
         return _plain(value)
 

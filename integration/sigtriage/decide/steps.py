@@ -6,6 +6,7 @@ what a step does when it runs is in runner.py, which dispatches on the class.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,7 +20,7 @@ class Step:
     id: str
     when: Expression | None
     type: ClassVar[str] = ""
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {}
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {}
     """name -> (type, required)."""
     EXPRESSIONS: ClassVar[frozenset[str]] = frozenset()
     """Parameters that are CEL expressions, compiled at load."""
@@ -39,7 +40,7 @@ class Step:
             value = params[name]
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise UsageError(f"{where}: {name!r} must be {kind.__name__}, not {value!r}")
-            values[name] = Expression(value, f"{where} {name}") if name in cls.EXPRESSIONS else value
+            values[name] = Expression(str(value), f"{where} {name}") if name in cls.EXPRESSIONS else value
         return cls._build(step_id, when, values, where)
 
     @classmethod
@@ -68,7 +69,7 @@ class Decide(Step):
     decision: DecisionKind = DecisionKind.ESCALATE
     reason: str = ""
     type: ClassVar[str] = "decide"
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {"decision": (str, True), "reason": (str, True)}
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {"decision": (str, True), "reason": (str, True)}
 
     @classmethod
     def _build(cls, step_id: str, when: Expression | None, values: dict[str, Any], where: str) -> Step:
@@ -92,7 +93,7 @@ class SetSeverity(Step):
 
     severity: Expression | None = None
     type: ClassVar[str] = "set_severity"
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {"severity": (str, True)}
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {"severity": (str, True)}
     EXPRESSIONS: ClassVar[frozenset[str]] = frozenset({"severity"})
 
 
@@ -102,7 +103,7 @@ class Tag(Step):
 
     tags: tuple[str, ...] = ()
     type: ClassVar[str] = "tag"
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {"tags": (list, True)}
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {"tags": (list, True)}
 
     @classmethod
     def _build(cls, step_id: str, when: Expression | None, values: dict[str, Any], where: str) -> Step:
@@ -126,7 +127,7 @@ class Close(Step):
     reason: str = ""
     status: str | None = None
     type: ClassVar[str] = "close"
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {"reason": (str, True), "status": (str, False)}
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {"reason": (str, True), "status": (str, False)}
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Escalate(Step):
 
     promote: bool = False
     type: ClassVar[str] = "escalate"
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {"promote": (bool, False)}
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {"promote": (bool, False)}
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class Contain(Step):
     block_hash: bool = True
     isolation_type: str = "Full"
     type: ClassVar[str] = "contain"
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
         "isolate": (bool, False), "block_hash": (bool, False), "isolation_type": (str, False)}
 
 
@@ -156,7 +157,7 @@ class Notify(Step):
 
     event: str = ""
     type: ClassVar[str] = "notify"
-    PARAMS: ClassVar[dict[str, tuple[type, bool]]] = {"event": (str, True)}
+    PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {"event": (str, True)}
 
 
 STEP_TYPES: dict[str, type[Step]] = {cls.type: cls for cls in (

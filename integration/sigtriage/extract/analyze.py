@@ -110,7 +110,7 @@ def _pe_signatures(work: _Work) -> list[tuple[AuthenticodeSignature, int | None]
         cuts = sorted(omit.values())
         starts = [0] + [c.start + c.length for c in cuts]
         ends = [c.start for c in cuts] + [work.size]
-        work.ranges = tuple(Range(s, e) for s, e in zip(starts, ends) if e > s)
+        work.ranges = tuple(Range(s, e) for s, e in zip(starts, ends, strict=True) if e > s)
     offset, size = work.pe.security_directory
     if not size:
         return []
@@ -177,7 +177,7 @@ def _embedded_inputs(work: _Work, found: list[tuple[AuthenticodeSignature, int |
 
 def _catalog_inputs(work: _Work, catalogs: list[tuple[str, CertificateTrustList]], digests: Digests,
                     first_index: int) -> list[SignatureInput]:
-    inputs = []
+    inputs: list[SignatureInput] = []
     for name, ctl in catalogs:
         algorithm = ctl.subject_algorithm().name
         table = digests.authentihash if work.fmt == "pe" else digests.whole
@@ -278,6 +278,7 @@ def _analyze(path: Path, stream: BinaryIO, size: int, trust: TrustStore, options
     msi_digest: dict[str, bytes] = {}
     if work.fmt == "msi" and found:
         signed_file = found[0][0].signed_file
+        assert signed_file is not None  # signify sets it for every signature it read from a file
         for sig, _ in found:
             algo = sig.indirect_data.digest_algorithm
             msi_digest[algo().name] = signed_file.get_fingerprint(algo)

@@ -18,9 +18,10 @@ from sigtriage.extract.chain import signature_verifies
 from sigtriage.extract.names import name_of
 from sigtriage.model import Certificate
 
+
 def serial_der_hex(cert: asn1x509.Certificate) -> str:
     """The serial's DER INTEGER content bytes: the one form that compares equal across tools and feeds."""
-    return cert["tbs_certificate"]["serial_number"].contents.hex()
+    return bytes(cert["tbs_certificate"]["serial_number"].contents).hex()
 
 
 def _serial_int_hex(value: int) -> str:
@@ -29,7 +30,7 @@ def _serial_int_hex(value: int) -> str:
 
 def _uri(general_name: Any) -> str:
     """The URI exactly as encoded: asn1crypto's .native re-normalises it and drops an IPv6 literal's brackets."""
-    return bytes(general_name.chosen.contents).decode("ascii", errors="replace")
+    return str(bytes(general_name.chosen.contents).decode("ascii", errors="replace"))
 
 
 def _urls(cert: asn1x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:

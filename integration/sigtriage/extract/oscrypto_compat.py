@@ -17,7 +17,7 @@ import importlib.machinery
 import importlib.util
 import sys
 from types import ModuleType
-from typing import Sequence
+from collections.abc import Sequence
 
 _TARGETS = frozenset({"oscrypto._openssl._libcrypto_ctypes", "oscrypto._openssl._libcrypto_cffi"})
 BROKEN_PATTERN = r"'\\b(\\d\\.\\d\\.\\d[a-z]*)\\b'"
