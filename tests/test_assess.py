@@ -364,3 +364,37 @@ def test_assessment_json_round_trips_and_validates(tmp_path: Path) -> None:
     ecs = plain["platform"]["ecs"]["file"]["code_signature"]
     assert ecs == {"exists": True, "status": "trusted", "trusted": True, "valid": True, "subject_name": "Apple Inc.",
                    "digest_algorithm": "md5", "timestamp": "2008-07-25T22:21:53Z"}
+
+
+def test_garbage_file_is_not_benign(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.exe"
+    junk.write_bytes(bytes(range(256)) * 20)
+    empty = tmp_path / "empty.exe"
+    empty.write_bytes(b"")
+    engine = _engine(tmp_path, mode="off")
+    for path in (junk, empty):
+        result = assess_file(engine, path, _context())
+        assert "unsupported_file" in {f.code for f in result.findings}
+        assert result.verdict is Verdict.SUSPICIOUS
+
+
+def test_missing_evidence_never_makes_code_malicious() -> None:
+    from sigtriage.judge.score import ScoringPolicy, contributions, verdict_of
+    from sigtriage.model import Finding, Severity
+
+    risky = (Finding("signature_not_valid", Severity.HIGH, "untrusted"),
+             Finding("first_seen_certificate", Severity.LOW, "new"),
+             Finding("revocation_unknown", Severity.HIGH, "CRL unreachable"))
+    parts = contributions(risky, Privilege.KERNEL, {}, ScoringPolicy())
+    assert sum(p.points for p in parts) >= 70  # the level is critical ...
+    assert verdict_of(risky, parts, ScoringPolicy(), evidence_missing=False) is Verdict.SUSPICIOUS  # ... not malicious
+
+
+@needs_samples
+def test_a_nested_signature_chaining_to_a_pinned_ca_pins_the_file(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, mode="off")
+    engine.baseline = from_document(learn([analyze_file(SAMPLES / "whois.exe", engine.trust)], name="g"),
+                                    base_dir=tmp_path)  # pins Microsoft Code Signing PCA 2011 only
+    result = assess_file(engine, SAMPLES / "sigcheck.exe", _context())
+    assert result.pinned_publisher == "Microsoft Corporation"  # via the nested SHA-256 signature
+    assert "baseline_name_without_pin" not in {f.code for f in result.findings}

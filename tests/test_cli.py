@@ -66,3 +66,9 @@ def test_at_changes_the_verdict_for_an_untimestamped_signature(tmp_path: Path) -
     out = run("analyze", "--json", "--at", "2099-01-01T00:00:00Z", str(REAL))
     assert json.loads(out.stdout)["status"] == "valid"
     assert json.loads(out.stdout)["evaluated_at"] == "2099-01-01T00:00:00Z"
+
+
+def test_no_microsoft_roots_without_anchors_trusts_nothing() -> None:
+    out = run("analyze", "--json", "--no-microsoft-roots", str(REAL))
+    doc = json.loads(out.stdout)
+    assert doc["status"] == "untrusted_root" and doc["trust"] == []

@@ -255,12 +255,77 @@ def test_containment_waits_for_approval_by_default(tmp_path: Path) -> None:
     w.engine.close()
 
 
-def test_dry_run_sends_nothing(tmp_path: Path) -> None:
+def test_dry_run_sends_and_stores_nothing_and_never_blocks_the_real_run(tmp_path: Path) -> None:
     w = _thehive_world(tmp_path)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        result = w.run(QUICKSTART_ALERT, REAL, inputs=w.playbook.resolve_inputs({"dry_run": True}), soar_ref="~1")
+        dry = w.run(QUICKSTART_ALERT, REAL, inputs={**w.inputs, "dry_run": True}, soar_ref="~1")
         assert len(mock.calls) == 0
-    assert result.decision.dry_run and {a["state"] for a in w.actions(result.case_key)} == {"dry_run"}
+    assert dry.decision.dry_run and w.actions(dry.case_key) == []
+    audit = (w.store.case_detail(dry.case_key) or {})["audit"]
+    assert [a["step"] for a in audit] == ["case.open", "triage.dry_run"]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        _thehive_ok(mock)
+        real = w.run(QUICKSTART_ALERT, REAL, soar_ref="~1")
+        assert any(c.request.url.endswith("/comment") for c in mock.calls)
+    assert real.case_key == dry.case_key and not real.replayed and real.delivered >= 3
+    w.engine.close()
+
+
+def test_alerts_without_an_id_are_separate_cases_per_event(world: World, tmp_path: Path) -> None:
+    doc = json.loads(QUICKSTART_ALERT.read_text())
+    doc["host"]["name"] = "ws-dev-0999.corp.example.test"
+    doc["winlog"]["record_id"] += 1
+    other = tmp_path / "other-host.json"
+    other.write_text(json.dumps(doc))
+    first, second = world.run(QUICKSTART_ALERT, REAL), world.run(other, REAL)
+    assert first.case_key != second.case_key and not second.replayed
+    assert "ws-dev-0999" in second.note
+    reformatted = tmp_path / "same-event.json"
+    reformatted.write_text(json.dumps(json.loads(QUICKSTART_ALERT.read_text()), indent=4, sort_keys=True))
+    assert world.run(reformatted, REAL).case_key == first.case_key  # the same event, whatever its layout
+
+
+def test_changing_inputs_or_target_is_a_new_decision(world: World) -> None:
+    strict = world.run(QUICKSTART_ALERT, REAL, inputs=world.playbook.resolve_inputs({"require_revocation_checked": True}))
+    waived = world.run(QUICKSTART_ALERT, REAL)
+    assert strict.case_key != waived.case_key
+    assert strict.decision.decision is DecisionKind.ESCALATE and waived.decision.decision is DecisionKind.AUTO_CLOSE
+
+
+def test_a_failed_alert_is_escalated_at_failure_severity_with_verdict_unknown(world: World, tmp_path: Path) -> None:
+    corrupt = tmp_path / "alert.json"
+    corrupt.write_text("[]")
+    result = world.run(corrupt, REAL)
+    assert result.decision.severity == 3
+    tags = next(a for a in result.decision.actions if a.kind is ActionKind.TAG).params["tags"]
+    assert "sigtriage:verdict:unknown" in tags
+
+
+def test_rerun_after_a_failed_run_sends_the_new_decision(world: World, tmp_path: Path) -> None:
+    failed = world.run(QUICKSTART_ALERT, tmp_path / "not-yet-fetched.dll")
+    assert failed.failure and failed.decision.severity == 3
+    fixed = world.run(QUICKSTART_ALERT, REAL)
+    assert fixed.decision.decision is DecisionKind.AUTO_CLOSE and not fixed.replayed
+
+
+def test_rerun_requeues_deliveries_that_failed_for_good(tmp_path: Path) -> None:
+    from sigtriage.act.outbox import flush
+
+    w = _thehive_world(tmp_path)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, re.compile(rf"{THEHIVE}/.*"), status=503)
+        mock.add(responses.PATCH, re.compile(rf"{THEHIVE}/.*"), status=503)
+        first = w.run(QUICKSTART_ALERT, REAL, soar_ref="~7")
+        for _ in range(12):  # an outage longer than every attempt of the outbox's backoff
+            w.now += timedelta(hours=2)
+            flush(w.store, w.connectors, now=w.clock)
+    states = {a["state"] for a in w.actions(first.case_key)}
+    assert "failed" in states and "delivered" not in states
+    assert any("503" in (a["last_error"] or "") for a in w.actions(first.case_key))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        _thehive_ok(mock)
+        again = w.run(QUICKSTART_ALERT, REAL, soar_ref="~7")
+    assert again.replayed and {a["state"] for a in w.actions(first.case_key)} == {"delivered"}
     w.engine.close()
 
 

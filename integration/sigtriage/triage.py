@@ -25,7 +25,7 @@ from sigtriage.decide.playbook import Playbook
 from sigtriage.decide.runner import Targets, run_playbook
 from sigtriage.errors import SigtriageError
 from sigtriage.model.assessment import Assessment
-from sigtriage.model.codec import from_plain
+from sigtriage.model.codec import from_plain, to_plain
 from sigtriage.model.context import ExecutionContext, Integrity, Privilege
 from sigtriage.model.decision import ActionKind, Decision, Target
 from sigtriage.model.triage import TriageResult
@@ -87,8 +87,21 @@ def _finish_actions(decision: Decision, key: str, note: str) -> Decision:
     actions = []
     for action in decision.actions:
         params = {**action.params, "markdown": note} if action.kind is ActionKind.ADD_NOTE else action.params
-        actions.append(replace(action, params=params, idempotency_key=f"{key}:{action.idempotency_key}"))
+        # the same decision re-run gives the same keys (never sent twice); a different one, e.g. after a run that
+        # failed, gives new keys, so its note, severity and tags do reach the SOAR
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        actions.append(replace(action, params=params, idempotency_key=f"{key}:{action.idempotency_key}:{digest}"))
     return replace(decision, actions=tuple(actions))
+
+
+def _document_id(path: Path) -> str:
+    """A stable identity for an alert whose format carries no alert id (plain Winlogbeat events, Advanced Hunting
+    rows): the hash of its JSON document, canonicalised, so that two different events never share a case."""
+    try:
+        canonical = json.dumps(json.loads(path.read_bytes()), sort_keys=True, separators=(",", ":"))
+    except (OSError, ValueError):
+        return ""
+    return "doc:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def _evaluate(engine: Engine, alert_path: Path, file_path: Path,
@@ -96,6 +109,8 @@ def _evaluate(engine: Engine, alert_path: Path, file_path: Path,
     failures: list[str] = []
     try:
         context = load_alert(alert_path)
+        if not context.alert_id:
+            context = replace(context, alert_id=_document_id(alert_path) or None)
     except SigtriageError as exc:
         failures.append(f"alert could not be read: {exc}")
         context = _unreadable_alert(alert_path, _file_sha256(file_path))
@@ -129,9 +144,8 @@ def _json(text: str) -> Any:
     return json.loads(text)
 
 
-def _action_states(store: CaseStore, key: str) -> Counter[str]:
-    detail = store.case_detail(key) or {}
-    return Counter(str(a["state"]) for a in detail.get("actions") or [])
+def _actions(store: CaseStore, key: str) -> list[dict[str, Any]]:
+    return list((store.case_detail(key) or {}).get("actions") or [])
 
 
 def triage(engine: Engine, store: CaseStore, playbook: Playbook, *, alert_path: Path, file_path: Path,
@@ -141,32 +155,69 @@ def triage(engine: Engine, store: CaseStore, playbook: Playbook, *, alert_path: 
     connectors = {"local": LocalConnector(), **connectors}
     context, assessment, failure = _evaluate(engine, alert_path, file_path, now)
     sha256 = assessment.analysis.file.sha256 if assessment else (_file_sha256(file_path) or context.sha256 or "")
-    case, _created = store.open_case(context, sha256=sha256, baseline=engine.baseline.label,
-                                     playbook=playbook.label, now=now)
-    key = case["key"]
-    replayed = _replay(store, key)
+    targets = _targets(connectors, context, soar_ref)
     dry_run = inputs.get("dry_run") is True
+    case, _created = store.open_case(context, sha256=sha256, baseline=engine.baseline.label,
+                                     playbook=_policy_label(playbook, inputs, targets), now=now)
+    key = case["key"]
+    if dry_run:
+        return _dry_run(store, key, playbook, assessment, context, failure, inputs, targets, alert_path, now)
+    replayed = _replay(store, key)
     if replayed is None:
         decision = run_playbook(playbook, assessment=assessment, context=context, failure=failure, inputs=inputs,
-                                targets=_targets(connectors, context, soar_ref))
+                                targets=targets)
         note = render_case_note(decision, assessment, context, failure)
         decision = _finish_actions(decision, key, note)
         store.audit(key, "triage.evaluate", {"alert": str(alert_path), "file": str(file_path), "inputs": inputs},
                     {"failure": failure, "trace": decision.trace}, now=now)
         plain = assessment if assessment is not None else {"verdict": "unknown", "score": None, "failure": failure}
         if store.record_decision(key, decision, plain, note, now=now, failure=failure):
-            store.enqueue(key, decision.actions, dry_run=dry_run, now=now)
+            store.enqueue(key, decision.actions, dry_run=False, now=now)
         else:
             replayed = _replay(store, key)  # a concurrent run decided first: its decision is the case's
     if replayed is not None:
         decision, assessment, note = replayed
         failure = None
+        # re-running a case is the analyst asking to try again: failed deliveries get fresh attempts
+        requeued = [a["idempotency_key"] for a in _actions(store, key) if a["state"] == "failed"]
+        for action_key in requeued:
+            store.requeue(action_key, by="triage re-run", now=now)
         store.audit(key, "triage.replay", {"alert": str(alert_path), "file": str(file_path)},
-                    {"decision": decision.decision.value}, now=now)
-    if not dry_run:
-        flush(store, connectors, now=clock)
-    counts = _action_states(store, key)
-    return TriageResult(case_key=key, replayed=replayed is not None, decision=decision, note=note, failure=failure,
+                    {"decision": decision.decision.value, "requeued": requeued}, now=now)
+    flush(store, connectors, now=clock)
+    return _result(store, key, replayed is not None, decision, note, failure, assessment)
+
+
+def _result(store: CaseStore, key: str, replayed: bool, decision: Decision, note: str, failure: str | None,
+            assessment: Assessment | None) -> TriageResult:
+    actions = _actions(store, key)
+    counts = Counter(str(a["state"]) for a in actions)
+    errors = tuple(f"{a['kind']} via {a['connector']}: {a['last_error']}" for a in actions
+                   if a["state"] != "delivered" and a["last_error"])
+    return TriageResult(case_key=key, replayed=replayed, decision=decision, note=note, failure=failure,
                         assessment=assessment, delivered=counts["delivered"],
                         retrying=counts["pending"] + counts["in_flight"], failed=counts["failed"],
-                        awaiting_approval=counts["awaiting_approval"])
+                        awaiting_approval=counts["awaiting_approval"], delivery_errors=errors)
+
+
+def _dry_run(store: CaseStore, key: str, playbook: Playbook, assessment: Assessment | None,
+             context: ExecutionContext, failure: str | None, inputs: dict[str, Any], targets: Targets,
+             alert_path: Path, now: datetime) -> TriageResult:
+    """Decide as a real run would now, record it in the audit log only, send and store nothing else: a dry run
+    must never stand in for, or block, the real triage of the case."""
+    decision = run_playbook(playbook, assessment=assessment, context=context, failure=failure, inputs=inputs,
+                            targets=targets)
+    note = render_case_note(decision, assessment, context, failure)
+    decision = _finish_actions(decision, key, note)
+    store.audit(key, "triage.dry_run", {"alert": str(alert_path), "inputs": inputs},
+                {"decision": decision.decision.value, "actions": [a.idempotency_key for a in decision.actions]},
+                now=now)
+    return _result(store, key, False, decision, note, failure, assessment)
+
+
+def _policy_label(playbook: Playbook, inputs: dict[str, Any], targets: Targets) -> str:
+    """The playbook version plus a fingerprint of what else shapes the decision and its actions (inputs other
+    than dry_run, and where actions go): changing any of them is a new decision, not a replay of the old one."""
+    shaping = {k: v for k, v in sorted(inputs.items()) if k != "dry_run"}
+    fingerprint = json.dumps([shaping, to_plain(targets)], sort_keys=True, default=str)
+    return f"{playbook.label}#{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}"

@@ -54,8 +54,14 @@ class FlushReport:
     """Due actions left held back, at the end, by an earlier unfinished action of their case."""
 
 
+OUTBOX_RETRY = RetryPolicy(max_attempts=12, backoff_base=30.0, max_backoff=3600.0)
+"""A SOAR or EDR outage of hours must not exhaust an action's attempts: 30 s doubling to 1 h, 12 attempts (about
+7 hours). After that the action is `failed`, holds back its case, and waits for `sigtriage outbox requeue` or a
+re-run of the triage."""
+
+
 def flush(store: CaseStore, connectors: Mapping[str, Executor], *, now: Callable[[], datetime],
-          policy: RetryPolicy = RetryPolicy(), max_actions: int = 100, lease_seconds: float = 60.0) -> FlushReport:
+          policy: RetryPolicy = OUTBOX_RETRY, max_actions: int = 100, lease_seconds: float = 60.0) -> FlushReport:
     """Deliver due actions until none is left or `max_actions` attempts were made."""
     counts = {"delivered": 0, "pending": 0, "failed": 0}
     for _ in range(max_actions):

@@ -238,6 +238,10 @@ def run_playbook(playbook: Playbook, *, assessment: Assessment | None, context: 
     if failure:
         run.reasons.insert(0, f"triage failed: {failure}")
     severity = run.severity or (assessment.platform.thehive_severity if assessment else FAILURE_SEVERITY)
+    if failure:
+        severity = max(severity, FAILURE_SEVERITY)
+    if run.errors:
+        run.reasons += [f"playbook condition failed: {e}" for e in run.errors]
     return Decision(decision=run.decision, severity=severity, reasons=tuple(run.reasons), close_reason=run.close_reason,
                     actions=tuple(run.actions), trace=tuple(run.trace), playbook=playbook.label,
                     dry_run=inputs.get("dry_run") is True)

@@ -87,6 +87,9 @@ def _issued_cert(store: Any, info: Any) -> asn1x509.Certificate | None:
 
 def _with_stores(stores: list[CertificateStore], check: Callable[[CertificateStore], Any]) -> None:
     """Run `check` against each store in turn until one passes; re-raise the last failure."""
+    if not any(len(store) for store in stores):
+        # signify treats an empty store as "use Microsoft's": with no anchors at all, nothing can be trusted
+        raise CertificateNotTrustedVerificationError("no trust anchors are configured")
     for position, store in enumerate(stores):
         try:
             check(store)

@@ -31,7 +31,7 @@ def assess(analysis: AnalysisReport, *, context: ExecutionContext | None, baseli
     parts = contributions(findings, privilege, baseline.weights, policy)
     score = score_of(parts)
     level = level_of(score, policy)
-    verdict = verdict_of(findings, score, policy, evidence_missing=_evidence_missing(revocation))
+    verdict = verdict_of(findings, parts, policy, evidence_missing=_evidence_missing(revocation))
     reasons = tuple(f"{c.code}: {c.message}" for c in parts if c.points > 0) or tuple(
         f"{f.code}: {f.message}" for f in findings if f.severity is Severity.INFO and f.code == "pinned_publisher")
     return Assessment(

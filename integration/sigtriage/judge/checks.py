@@ -81,6 +81,10 @@ def alert_matches_file(facts: Facts) -> Iterable[Finding]:
 def unsigned(facts: Facts) -> Iterable[Finding]:
     if facts.analysis.status is Status.UNSIGNED:
         yield finding("unsigned_binary", "the file carries no signature")
+    elif facts.analysis.status is Status.UNSUPPORTED:
+        yield finding("unsupported_file", "the file is in no format that carries a signature: "
+                      + ("; ".join(facts.analysis.errors) or facts.analysis.file.format),
+                      evidence={"errors": list(facts.analysis.errors), "size": facts.analysis.file.size})
 
 
 def blocked_certificates(facts: Facts) -> Iterable[Finding]:
@@ -186,8 +190,8 @@ def rarity(facts: Facts) -> Iterable[Finding]:
     detail = {"certificate": signer.sha256, "sightings": seen.sightings, "hosts": seen.hosts,
               "first_seen": seen.first_seen.isoformat() if seen.first_seen else None}
     if seen.sightings == 0:
-        yield finding("first_seen_certificate", "the organisation has never seen this signer certificate before",
-                      evidence=detail)
+        yield finding("first_seen_certificate", "no other host or file in the organisation has been seen with this "
+                      "signer certificate", evidence=detail)
     elif seen.sightings <= limits.rare_max_sightings or seen.hosts <= limits.rare_max_hosts:
         yield finding("rare_certificate", f"signer certificate seen {seen.sightings} time(s) on {seen.hosts} host(s)",
                       evidence=detail)

@@ -17,18 +17,15 @@ def _matches(sig: Signature, publisher: PinnedPublisher) -> bool:
 
 
 def pinned_publisher(report: AnalysisReport, baseline: Baseline) -> PinnedPublisher | None:
-    """The publisher whose pin the file's primary valid signature matches.
+    """The publisher whose pin a valid signature of the file matches.
 
-    Only a *valid* signature can be pinned: a chain that does not verify proves nothing about who signed.
-    The primary signature (the one Windows checks) decides; a catalog signature counts when there is no
-    embedded one.
+    Only a *valid* signature can be pinned: a chain that does not verify proves nothing about who signed. Every
+    valid signature covers the same file digest, so a dual-signed file whose nested SHA-256 signature chains to a
+    pinned CA is that publisher's, even when its legacy SHA-1 primary chains elsewhere.
     """
     if report.status is not Status.VALID:
         return None
-    valid = [s for s in report.signatures if s.status is Status.VALID]
-    embedded = [s for s in valid if s.source == "embedded" and s.parent is None]
-    candidates = embedded[:1] or valid[:1]
-    for sig in candidates:
+    for sig in (s for s in report.signatures if s.status is Status.VALID):
         for publisher in baseline.publishers:
             if _matches(sig, publisher):
                 return publisher

@@ -63,11 +63,16 @@ def level_of(score: int, policy: ScoringPolicy) -> Level:
     return next((level for level, floor in policy.level_floors if score >= floor), Level.LOW)
 
 
-def verdict_of(findings: tuple[Finding, ...], score: int, policy: ScoringPolicy, *, evidence_missing: bool) -> Verdict:
+def verdict_of(findings: tuple[Finding, ...], parts: tuple[Contribution, ...], policy: ScoringPolicy, *,
+               evidence_missing: bool) -> Verdict:
     codes = {f.code for f in findings}
+    score = score_of(parts)
+    # missing evidence (an unreachable CRL) or sloppy signing may raise the level, never make code malicious:
+    # `malicious` triggers containment, so it must rest on risk findings alone
+    risk_score = score_of(tuple(c for c in parts if c.code not in HYGIENE))
     if codes & UNKNOWN_WHEN or evidence_missing:
         return Verdict.UNKNOWN
-    if any(f.severity is Severity.CRITICAL for f in findings) or score >= policy.malicious_from:
+    if any(f.severity is Severity.CRITICAL for f in findings) or risk_score >= policy.malicious_from:
         return Verdict.MALICIOUS
     if "approved_hash" in codes:
         return Verdict.BENIGN

@@ -23,4 +23,6 @@ class TriageResult:
     retrying: int
     failed: int
     awaiting_approval: int
+    delivery_errors: tuple[str, ...] = ()
+    """Why undelivered actions are not delivered yet (the connector's last error, secrets redacted)."""
     schema_version: str = "1.0"
