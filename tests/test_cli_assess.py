@@ -85,3 +85,15 @@ def test_baseline_learn_then_check_then_use(tmp_path: Path) -> None:
     out = run("assess", "--file", str(SAMPLES / "spotify_sample.exe"), "--baseline", str(learned), "--config",
               str(_config(tmp_path)), "--json", home=tmp_path)
     assert json.loads(out.stdout)["pinned_publisher"] == "Spotify AB"
+
+
+def test_empty_config_means_defaults_and_broken_internal_ca_is_named(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yml"
+    empty.write_text("")
+    out = run("assess", "--file", str(REAL), "--config", str(empty), "--json", "--no-record", home=tmp_path)
+    assert out.returncode == 0, out.stderr
+    baseline = tmp_path / "b.yml"
+    baseline.write_text('name: t\nversion: 1\ninternal_cas:\n  - name: Contoso Root\n    pem: "-----BEGIN CERTIFICATE-----'
+                        '\\nAAAA\\n-----END CERTIFICATE-----"\n')
+    out = run("baseline", "check", str(baseline), home=tmp_path)
+    assert out.returncode == 3 and "internal CA 'Contoso Root'" in out.stderr

@@ -91,6 +91,7 @@ def test_every_step_type_is_in_the_schema_runs_and_is_documented(trust: TrustSto
     (lambda d: d["steps"].pop(0), "starts with one 'analyse' step"),
     (lambda d: d["steps"][3].update(id="decide_auto_close"), "used twice"),
     (lambda d: d["steps"][5].update(severity=7), "'severity' must be str"),
+    (lambda d: d["steps"][3].update(when='verdikt == "malicious"'), "step 'decide_contain': 'verdikt == \"malicious\"': undeclared reference to 'verdikt'"),
 ])
 def test_invalid_playbooks_are_rejected_with_the_step_named(mutate: Any, message: str) -> None:
     doc = copy.deepcopy(_doc())

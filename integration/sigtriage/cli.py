@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -21,6 +23,7 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_ANALYSIS_FAILED = 4
+EXIT_INTERRUPTED = 130
 
 
 def _parse_at(value: str | None) -> datetime | None:
@@ -65,7 +68,7 @@ def analyze(files: tuple[Path, ...], as_json: bool, anchors: tuple[Path, ...], n
     trust = load_trust_store(anchors, microsoft=not no_microsoft_roots)
     load_catalogs(catalogs)
     targets = list(expand(files))
-    out = Console(highlight=False, soft_wrap=True)
+    out = _console()
     err = Console(stderr=True)
     worst = EXIT_OK
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -79,8 +82,7 @@ def analyze(files: tuple[Path, ...], as_json: bool, anchors: tuple[Path, ...], n
             if isinstance(result, AnalysisFailure):
                 worst = max(worst, EXIT_INPUT if result.error_type == "input" else EXIT_ANALYSIS_FAILED)
             if as_json:
-                sys.stdout.write(dumps(result) + "\n")
-                sys.stdout.flush()
+                _emit(dumps(result) + "\n")
             elif isinstance(result, AnalysisFailure):
                 out.print(render_failure(result))
             else:
@@ -118,9 +120,9 @@ def assess(file: Path, alert: Path | None, baseline: Path | None, config: Path |
     finally:
         engine.close()
     if as_json:
-        sys.stdout.write(dumps(result) + "\n")
+        _emit(dumps(result) + "\n")
     else:
-        Console(highlight=False, soft_wrap=True).print(render_assessment(result))
+        _console().print(render_assessment(result))
 
 
 @cli.group()
@@ -159,7 +161,7 @@ def baseline_learn(folders: tuple[Path, ...], name: str, output: Path | None, in
     if output:
         output.write_text(text)
     else:
-        sys.stdout.write(text)
+        _emit(text)
     err.print(f"learned from {len(reports)} files ({failures} could not be analysed)")
 
 
@@ -219,6 +221,8 @@ def triage(alert: Path, file: Path, config: Path | None, playbook_path: Path | N
     from sigtriage.present.triage import render_triage
     from sigtriage.triage import triage as run_triage
 
+    if note is not None and not note.parent.is_dir():
+        raise UsageError(f"--note: the folder {note.parent} does not exist")
     settings, playbook, connectors, engine, store = _triage_setup(config, playbook_path, baseline)
     overrides = {**settings.triage.get("inputs", {}), **_parse_inputs(input_pairs)}
     if dry_run:
@@ -232,9 +236,9 @@ def triage(alert: Path, file: Path, config: Path | None, playbook_path: Path | N
     if note:
         note.write_text(result.note)
     if as_json:
-        sys.stdout.write(dumps(result) + "\n")
+        _emit(dumps(result) + "\n")
     else:
-        Console(highlight=False, soft_wrap=True).print(render_triage(result))
+        _console().print(render_triage(result))
 
 
 @cli.group()
@@ -260,7 +264,7 @@ def cases_list(config: Path | None, status: str | None, limit: int, as_json: boo
     rows = CaseStore(conn).list_cases(limit=limit, status=status)
     conn.close()
     if as_json:
-        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        _emit(json.dumps(rows, default=str) + "\n")
     else:
         Console().print(cases_table(rows))
 
@@ -287,9 +291,9 @@ def cases_show(key: str, config: Path | None, as_json: bool) -> None:
     detail = store.case_detail(matches[0])
     conn.close()
     if as_json:
-        sys.stdout.write(json.dumps(detail, default=str) + "\n")
+        _emit(json.dumps(detail, default=str) + "\n")
     else:
-        Console(highlight=False, soft_wrap=True).print(render_case(detail or {}))
+        _console().print(render_case(detail or {}))
 
 
 @cli.group()
@@ -315,40 +319,57 @@ def outbox_flush(config: Path | None) -> None:
                f"waiting {report.waiting}")
 
 
-@outbox.command("approve")
-@click.argument("idempotency_key")
-@click.option("--config", type=click.Path(path_type=Path))
-@click.option("--by", default=os.environ.get("USER", "analyst"), show_default=True, help="Who approves (audited).")
-def outbox_approve(idempotency_key: str, config: Path | None, by: str) -> None:
-    """Release an action that waits for approval (containment); the next flush sends it."""
-    from datetime import datetime
+def _release(fragment: str, config: Path | None, by: str, state: str) -> str:
+    """Approve or requeue the one action in `state` whose idempotency key contains `fragment`."""
+    from datetime import datetime, timezone
 
     from sigtriage.config.settings import load_settings
     from sigtriage.store.cases import CaseStore
     from sigtriage.store.db import connect
 
     conn = connect(load_settings(config).store_path)
-    ok = CaseStore(conn).approve(idempotency_key, by=by, now=datetime.now(timezone.utc))
-    conn.close()
-    if not ok:
-        raise UsageError(f"no action awaiting approval has the key {idempotency_key!r}")
-    click.echo(f"approved {idempotency_key}; run `sigtriage outbox flush` to send it")
+    try:
+        store = CaseStore(conn)
+        keys = [k for k in store.action_keys(state=state) if fragment in k]
+        if len(keys) != 1:
+            raise UsageError(f"{len(keys)} {state.replace('_', ' ')} actions match {fragment!r}: give a longer part of "
+                             "the key (`sigtriage cases show KEY` lists them)")
+        release = store.approve if state == "awaiting_approval" else store.requeue
+        release(keys[0], by=by, now=datetime.now(timezone.utc))
+        return keys[0]
+    finally:
+        conn.close()
+
+
+@outbox.command("approve")
+@click.argument("key_fragment")
+@click.option("--config", type=click.Path(path_type=Path))
+@click.option("--by", default=os.environ.get("USER", "analyst"), show_default=True, help="Who approves (audited).")
+def outbox_approve(key_fragment: str, config: Path | None, by: str) -> None:
+    """Release an action waiting for approval (containment); any unique part of its key will do."""
+    key = _release(key_fragment, config, by, "awaiting_approval")
+    click.echo(f"approved {key}; run `sigtriage outbox flush` to send it")
+
+
+@outbox.command("requeue")
+@click.argument("key_fragment")
+@click.option("--config", type=click.Path(path_type=Path))
+@click.option("--by", default=os.environ.get("USER", "analyst"), show_default=True, help="Who requeues (audited).")
+def outbox_requeue(key_fragment: str, config: Path | None, by: str) -> None:
+    """Give a failed action fresh attempts once its cause is fixed; any unique part of its key will do."""
+    key = _release(key_fragment, config, by, "failed")
+    click.echo(f"requeued {key}; run `sigtriage outbox flush` to send it")
 
 
 @cli.command()
 @click.argument("document", type=click.Choice(["analysis-report", "analysis-failure", "assessment", "triage"]))
-@click.option("--write", is_flag=True, help="Rewrite the packaged schema file instead of printing.")
-def schema(document: str, write: bool) -> None:
+def schema(document: str) -> None:
     """Print the JSON Schema of a document sigtriage emits."""
     import json
 
-    from sigtriage.model.documents import generated_schema, schema_path
+    from sigtriage.model.documents import generated_schema
 
-    text = json.dumps(generated_schema(document), indent=2) + "\n"
-    if write:
-        schema_path(document).write_text(text)
-    else:
-        sys.stdout.write(text)
+    _emit(json.dumps(generated_schema(document), indent=2) + "\n")
 
 
 @cli.command()
@@ -358,16 +379,49 @@ def findings(markdown: bool) -> None:
     from sigtriage.present.catalogue import findings_markdown, findings_table
 
     if markdown:
-        sys.stdout.write(findings_markdown())
+        _emit(findings_markdown())
     else:
         Console().print(findings_table())
 
 
+def _emit(text: str) -> None:
+    """Write one document to standard output; a reader that went away (`| head`) ends the output quietly."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_OK) from None
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 when the reader goes away (`| head`); for us that is a normal end of output
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(EXIT_OK)
+
+
+def _console(**kwargs: Any) -> Console:
+    """A terminal console, or, when piped, one that never wraps: hashes and paths stay on one line for grep."""
+    console = _Console(highlight=False, soft_wrap=True, **kwargs)
+    if not console.is_terminal:
+        console = _Console(highlight=False, soft_wrap=True, width=10_000, **kwargs)
+    return console
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (timeout, a SOAR runner) unwinds like Ctrl-C, so worker pools are shut down and nothing is orphaned
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
@@ -377,7 +431,11 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # the reader went away (`| head`): not an error of ours; keep Python from complaining at exit
+        sys.stderr.close()
+        sys.exit(EXIT_OK)
     except Exception as exc:  # noqa: BLE001 - the last boundary: report a bug, never a traceback to the analyst
         click.echo(f"sigtriage: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
         sys.exit(EXIT_INTERNAL)

@@ -10,6 +10,7 @@ import yaml
 
 from sigtriage.config.validate import load_yaml, validate
 from sigtriage.errors import InputError
+from sigtriage.extract.trust import parse_certificates
 from sigtriage.model import AnalysisReport, Status
 from sigtriage.model.baseline import Baseline, BlockedCertificate, PinnedPublisher, Thresholds
 
@@ -35,6 +36,11 @@ def from_document(doc: dict[str, Any], *, base_dir: Path) -> Baseline:
                 pems.append(path.read_text(encoding="ascii"))
             except (OSError, UnicodeDecodeError) as exc:
                 raise InputError(f"internal CA '{ca['name']}': cannot read {path}: {exc}") from exc
+    for ca, pem in zip(doc.get("internal_cas", []), pems, strict=True):
+        try:
+            parse_certificates(pem.encode("ascii", errors="replace"), f"internal CA {ca['name']!r}")
+        except InputError as exc:
+            raise InputError(f"{exc}", context=f"baseline {doc['name']}") from exc
     return Baseline(
         name=doc["name"],
         version=doc["version"],

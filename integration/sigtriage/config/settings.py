@@ -62,7 +62,7 @@ def _scoring(doc: dict[str, Any]) -> ScoringPolicy:
 def load_settings(path: Path | None) -> Settings:
     if path is None:
         return Settings()
-    doc = load_yaml(path, "config") or {}
+    doc = load_yaml(path, "config", empty={})
     base = path.parent
     revocation = doc.get("revocation", {})
     revocation_config = RevocationConfig(**{

@@ -36,7 +36,13 @@ def validate(document: Any, schema_name: str, *, source: str) -> None:
         raise InputError(f"does not match the {schema_name} schema:\n  " + "\n  ".join(lines) + more, context=source)
 
 
-def load_yaml(path: Path, schema_name: str) -> Any:
+def _yaml_hint(document: Any, errors: str) -> str:
+    """YAML 1.1 reads unquoted on/off/yes/no as booleans: say so when a boolean stands where text belongs."""
+    return errors + ("\n  (hint: YAML reads unquoted off/on/yes/no as true/false; quote them, e.g. mode: \"off\")"
+                     if "False is not one of" in errors or "True is not one of" in errors else "")
+
+
+def load_yaml(path: Path, schema_name: str, *, empty: Any = None) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -47,5 +53,10 @@ def load_yaml(path: Path, schema_name: str) -> Any:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", context=str(path)) from exc
-    validate(document, schema_name, source=str(path))
+    if document is None and empty is not None:
+        document = empty  # an empty file means "all defaults" where the schema allows that
+    try:
+        validate(document, schema_name, source=str(path))
+    except InputError as exc:
+        raise InputError(_yaml_hint(document, exc.message), context=exc.context) from None
     return document

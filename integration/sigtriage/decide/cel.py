@@ -32,7 +32,8 @@ _ENV = celpy.Environment()
 
 def _short(exc: Exception) -> str:
     text = str(exc.args[0] if exc.args else exc)
-    return text.split(" (in activation", 1)[0].strip("(\"' ")
+    text = text.split(" (in activation", 1)[0]
+    return text[1:].strip() if text.startswith("(") else text.strip()
 
 
 class Expression:
@@ -44,6 +45,14 @@ class Expression:
             self._program = _ENV.program(_ENV.compile(source), functions=FUNCTIONS)
         except CELParseError as exc:
             raise UsageError(f"{where}: not a valid CEL expression: {source!r}: {_short(exc)}") from exc
+
+    def undeclared(self, activation: dict[str, Any]) -> str | None:
+        """The error if this expression names a variable `activation` lacks (checked when a playbook loads)."""
+        try:
+            self.evaluate(activation)
+        except ConditionError as exc:
+            return str(exc) if "undeclared reference" in str(exc) else None
+        return None
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
         try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigtriage.decide.cel import Expression
+from sigtriage.decide.facts import activation
 from sigtriage.decide.steps import STEP_TYPES, Step
 from sigtriage.errors import UsageError
 
@@ -61,6 +62,18 @@ def _coerce(name: str, kind: str, value: Any) -> bool | int | str:
     raise UsageError(f"playbook input {name!r} must be a {kind}, not {value!r}")
 
 
+def _check_variables(steps: list[Step], defaults: dict[str, Any], source: str) -> None:
+    """Every name a condition uses must be a documented variable: a typo is an error now, not an escalation later.
+    Each expression is tried against a sample of every variable (a failed triage, so all of them exist)."""
+    sample = activation(None, None, "sample", defaults, "", [])
+    for step in steps:
+        expressions = [e for e in [step.when, *(getattr(step, n) for n in type(step).EXPRESSIONS)] if e is not None]
+        for expression in expressions:
+            problem = expression.undeclared(sample)
+            if problem:
+                raise UsageError(f"{source}: step {step.id!r}: {problem}; variables: {', '.join(sorted(sample))}")
+
+
 def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
     steps: list[Step] = []
     seen: set[str] = set()
@@ -74,6 +87,8 @@ def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
         where = f"{source}: step {step_id!r} ({raw['type']})"
         when = Expression(raw["when"], f"{where} when") if "when" in raw else None
         steps.append(cls.parse(step_id, when, params, where))
+    inputs = {k: InputSpec(v["type"], v["default"], v.get("description", "")) for k, v in doc.get("inputs", {}).items()}
+    _check_variables(steps, {name: spec.default for name, spec in inputs.items()}, source)
     order = [s.type for s in steps if s.type in ("analyse", "assess")]
     if order != ["analyse", "assess"] or [s.type for s in steps[:2]] != ["analyse", "assess"]:
         raise UsageError(f"{source}: a playbook starts with one 'analyse' step and then one 'assess' step")
@@ -81,6 +96,6 @@ def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
         name=doc["name"],
         version=doc["version"],
         description=doc.get("description", ""),
-        inputs={k: InputSpec(v["type"], v["default"], v.get("description", "")) for k, v in doc.get("inputs", {}).items()},
+        inputs=inputs,
         steps=tuple(steps),
     )

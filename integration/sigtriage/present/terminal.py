@@ -49,6 +49,9 @@ def render_report(report: AnalysisReport) -> Group:
     facts.add_column(no_wrap=True)
     facts.add_column(overflow="fold")
     facts.add_row("sha256", f.sha256)
+    for algo, value in (("sha1", f.sha1), ("md5", f.md5)):
+        if value:
+            facts.add_row(algo, value)
     for algo, value in sorted(f.authentihash.items()):
         facts.add_row(f"authentihash {algo}", value)
     if f.pe:

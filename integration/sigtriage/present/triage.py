@@ -30,7 +30,8 @@ def render_triage(result: TriageResult) -> Group:
     outbox = Text(f"outbox: {result.delivered} delivered, {result.retrying} retrying, {result.failed} failed, "
                   f"{result.awaiting_approval} awaiting approval" + (" (dry run: nothing sent)" if d.dry_run else ""))
     # the note as the Markdown the SOAR receives: complete and copyable, where a rendered view would truncate
-    return Group(head, Text(""), Text(result.note), actions, outbox)
+    errors = [Text("  ! " + e, style="red") for e in result.delivery_errors]
+    return Group(head, Text(""), Text(result.note), actions, outbox, *errors)
 
 
 def cases_table(rows: list[dict[str, Any]]) -> Table:
@@ -47,9 +48,11 @@ def render_case(detail: dict[str, Any]) -> Group:
     head = Text.assemble((f"case {case.get('key')}", "bold"), f"  {case.get('status')}  decision "
                          f"{case.get('decision')}  severity {case.get('severity')}  verdict {case.get('verdict')}")
     notes = [Markdown(n["markdown"]) for n in detail.get("notes", [])[-1:]]
-    actions = Table("action", "connector", "state", "attempts", "last error", title="actions", title_justify="left")
+    actions = Table("action", "connector", "state", "attempts", "last error", "key", title="actions",
+                    title_justify="left")
     for a in detail.get("actions", []):
-        actions.add_row(a["kind"], a["connector"], a["state"], str(a["attempts"]), str(a["last_error"] or ""))
+        actions.add_row(a["kind"], a["connector"], a["state"], str(a["attempts"]), str(a["last_error"] or ""),
+                        a["idempotency_key"])
     audit = Table("at", "step", "result", title="audit", title_justify="left")
     for entry in detail.get("audit", []):
         audit.add_row(str(entry["at"])[:19], entry["step"], _short(entry["result_json"]))

@@ -187,6 +187,11 @@ class CaseStore:
         """Release an approval-gated action for delivery; False if it is not awaiting approval."""
         return self._release(idempotency_key, "awaiting_approval", "case.approve", by, now)
 
+    def action_keys(self, *, state: str) -> list[str]:
+        """Idempotency keys of the actions in `state`, oldest first."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT idempotency_key FROM actions WHERE state = ? ORDER BY id", (state,))]
+
     def requeue(self, idempotency_key: str, *, by: str, now: datetime) -> bool:
         """Give a failed action a fresh set of attempts (once its cause is fixed); False if it has not failed.
         Until then, a failed action holds back the later actions of its case."""
