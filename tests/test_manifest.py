@@ -221,13 +221,13 @@ def test_exit_codes_cover_the_cli() -> None:
     declared = {e["code"] for e in manifest()["exit_codes"]}
     constants = {v for k, v in vars(cli_module).items() if k.startswith("EXIT_") and isinstance(v, int)}
 
-    def subclasses(cls: type) -> Iterator[type]:
+    def subclasses(cls: type[SigtriageError]) -> Iterator[type[SigtriageError]]:
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
 
-    from_errors = {SigtriageError.exit_code, *(getattr(c, "exit_code") for c in subclasses(SigtriageError))}
-    assert constants | from_errors <= declared, f"undeclared exit codes: {sorted(constants | from_errors - declared)}"
+    from_errors = {SigtriageError.exit_code, *(c.exit_code for c in subclasses(SigtriageError))}
+    assert constants | from_errors <= declared, f"undeclared exit codes: {sorted((constants | from_errors) - declared)}"
 
 
 # --- completeness against the click CLI, both ways --------------------------------------------------------------
