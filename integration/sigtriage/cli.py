@@ -305,24 +305,30 @@ def outbox() -> None:
 @click.option("--config", type=click.Path(path_type=Path))
 def outbox_flush(config: Path | None) -> None:
     """Deliver every due action (retries included)."""
-    from datetime import datetime
-
+    from sigtriage.act.connectors.registry import build_connectors
     from sigtriage.act.local import LocalConnector
     from sigtriage.act.outbox import flush
+    from sigtriage.config.settings import load_settings
+    from sigtriage.store.cases import CaseStore
+    from sigtriage.store.db import connect
 
-    _, _, connectors, engine, store = _triage_setup(config, None)
+    # delivery needs the store and the connectors only: a broken baseline or playbook must not stop actions
+    # that were already decided
+    settings = load_settings(config)
+    connectors = build_connectors(settings.triage.get("connectors", {}), net=settings.net,
+                                  base_dir=config.parent if config else Path.cwd())
+    conn = connect(settings.store_path)
     try:
-        report = flush(store, {"local": LocalConnector(), **connectors}, now=lambda: datetime.now(timezone.utc))
+        report = flush(CaseStore(conn), {"local": LocalConnector(), **connectors},
+                       now=lambda: datetime.now(timezone.utc))
     finally:
-        engine.close()
+        conn.close()
     click.echo(f"delivered {report.delivered}, retrying {report.retried}, failed {report.failed}, "
                f"waiting {report.waiting}")
 
 
 def _release(fragment: str, config: Path | None, by: str, state: str) -> str:
     """Approve or requeue the one action in `state` whose idempotency key contains `fragment`."""
-    from datetime import datetime, timezone
-
     from sigtriage.config.settings import load_settings
     from sigtriage.store.cases import CaseStore
     from sigtriage.store.db import connect
