@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import shutil
 import socket
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sigtriage.extract.trust import TrustStore, load_trust_store
+from sigtriage.store.cases import CaseStore
+from sigtriage.store.db import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SIGTRIAGE_SHARED", REPO.parent / "shared"))
@@ -60,3 +64,16 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     entries = json.loads((out / "cases.json").read_text())
     cases = {e["name"]: {**e, "path": out / e["path"]} for e in (entries["cases"] if isinstance(entries, dict) else entries)}
     return {"dir": out, "anchor": out / "anchors" / "root.pem", "cases": cases}
+
+
+@pytest.fixture()
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """A fresh, migrated store database."""
+    db = connect(tmp_path / "s.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture()
+def store(conn: sqlite3.Connection) -> CaseStore:
+    return CaseStore(conn)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -16,16 +15,6 @@ from sigtriage.store.cases import CaseStore, case_key, stamp
 from sigtriage.store.db import MIGRATIONS, connect
 
 
-@pytest.fixture()
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    db = connect(tmp_path / "s.db")
-    yield db
-    db.close()
-
-
-@pytest.fixture()
-def store(conn: sqlite3.Connection) -> CaseStore:
-    return CaseStore(conn)
 
 
 def _open(store: CaseStore, alert_id: str = "alert-1") -> str:

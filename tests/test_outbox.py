@@ -9,11 +9,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from case_fixtures import OK, SHA, Clock, action, context
 
 from sigtriage.act.outbox import FlushReport, flush
@@ -40,16 +38,6 @@ class Scripted:
         return script.pop(0) if script else OK
 
 
-@pytest.fixture()
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    db = connect(tmp_path / "s.db")
-    yield db
-    db.close()
-
-
-@pytest.fixture()
-def store(conn: sqlite3.Connection) -> CaseStore:
-    return CaseStore(conn)
 
 
 def _case(store: CaseStore, *actions: Action, alert_id: str = "alert-1", dry_run: bool = False) -> str:
