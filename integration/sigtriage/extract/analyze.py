@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
@@ -54,11 +54,10 @@ class _Work:
     pe: PEFacts | None = None
     cert_table: CertTable | None = None
     ranges: tuple[Range, ...] = ()
-    errors: list[str] | None = None
+    errors: list[str] = field(default_factory=list)
     status: Status | None = None
 
     def fail(self, status: Status, message: str) -> None:
-        assert self.errors is not None
         self.errors.append(message)
         self.status = self.status or status
 
@@ -184,7 +183,6 @@ def _catalog_inputs(work: _Work, catalogs: list[tuple[str, CertificateTrustList]
         ours = bytes.fromhex(table[algorithm])
         subject = ctl.find_subject(ours)
         if subject is None:
-            assert work.errors is not None
             work.errors.append(f"catalog {name} does not list this file ({algorithm} {ours.hex()})")
             continue
         inputs.append(SignatureInput(
@@ -252,7 +250,7 @@ def analyze_file(path: Path, trust: TrustStore, options: Options = Options()) ->
 
 def _analyze(path: Path, stream: BinaryIO, size: int, trust: TrustStore, options: Options,
              catalogs: list[tuple[str, CertificateTrustList]]) -> AnalysisReport:
-    work = _Work(path=path, stream=stream, size=size, errors=[])
+    work = _Work(path=path, stream=stream, size=size)
     evaluated_at = options.at or datetime.now(timezone.utc)
     if size == 0:
         work.fail(Status.UNSUPPORTED, "empty file")
@@ -295,7 +293,7 @@ def _analyze(path: Path, stream: BinaryIO, size: int, trust: TrustStore, options
         work.fail(Status.MALFORMED, f"signature does not parse: {exc}")
         signatures = ()
     status = _overall(work, signatures)
-    errors = tuple(work.errors or ())
+    errors = tuple(work.errors)
     authentihash = dict(digests.authentihash) or {k: v.hex() for k, v in msi_digest.items()}
     facts = FileFacts(
         path=os.fspath(path),
