@@ -49,7 +49,8 @@ def _assessment(trust: TrustStore, *, revocation: str = "checked", integrity: st
                                    RevocationState.UNKNOWN, "crl", "http://crl.example/x.crl",
                                    error=None if revocation == "checked" else "timed out")
                    for c in analysis.signatures[0].chain[:-1])
-    return assess(analysis, context=_context(integrity_level=integrity), baseline=load_baseline(None),
+    context = _context(integrity_level=integrity, sha256=analysis.file.sha256)
+    return assess(analysis, context=context, baseline=load_baseline(None),
                   revocation=RevocationEvidence("soft-fail", checks), now=NOW)
 
 
@@ -91,7 +92,15 @@ def test_every_step_type_is_in_the_schema_runs_and_is_documented(trust: TrustSto
     (lambda d: d["steps"].pop(0), "starts with one 'analyse' step"),
     (lambda d: d["steps"][3].update(id="decide_auto_close"), "used twice"),
     (lambda d: d["steps"][5].update(severity=7), "'severity' must be str"),
-    (lambda d: d["steps"][3].update(when='verdikt == "malicious"'), "step 'decide_contain': 'verdikt == \"malicious\"': undeclared reference to 'verdikt'"),
+    (lambda d: d["steps"][3].update(when='verdikt == "malicious"'), "uses unknown name(s) verdikt"),
+    # a typo behind && is never evaluated when the left side is false: it must still be caught at load
+    (lambda d: d["steps"][3].update(when='privilege == "system" && verdcit == "malicious"'),
+     "uses unknown name(s) verdcit"),
+    (lambda d: d["steps"][2].update(when="inputs.require_revocation_checkd"),
+     "uses unknown name(s) inputs.require_revocation_checkd"),
+    (lambda d: d["steps"][3].update(when="severity"), "gives int, not true/false"),
+    (lambda d: d["steps"][7].update(tags=["sigtriage:{verdcit}"]), "unknown variable(s) ['verdcit']"),
+    (lambda d: d["steps"][11].update(isolation_type="Fulll"), "isolation_type must be one of"),
 ])
 def test_invalid_playbooks_are_rejected_with_the_step_named(mutate: Any, message: str) -> None:
     doc = copy.deepcopy(_doc())

@@ -97,13 +97,32 @@ def test_spoofed_7zip_escalates(world: World) -> None:
 
 @needs_samples
 def test_pinned_microsoft_binary_run_as_system_auto_closes_with_a_recorded_reason(world: World) -> None:
-    alert = TEST_DATA / "alerts" / "windows_security_4688_winlogbeat.json"  # whois.exe as SYSTEM (Task Scheduler)
+    alert = TEST_DATA / "alerts" / "elastic_security_alert_process.json"  # whois.exe as SYSTEM (scheduled task)
     result = world.run(alert, SAMPLES / "whois.exe")
     assert result.assessment is not None and result.assessment.privilege.value == "system"
     assert result.decision.decision is DecisionKind.AUTO_CLOSE
     audit = (world.store.case_detail(result.case_key) or {})["audit"]
     decision = next(json.loads(a["result_json"]) for a in audit if a["step"] == "case.decision")
     assert decision["decision"] == "auto_close" and any("pinned" in r for r in decision["reasons"])
+
+
+@needs_samples
+def test_an_alert_that_names_no_hash_never_auto_closes(world: World, tmp_path: Path) -> None:
+    """4688 carries no hash: the file given may not be the one that ran, so the pinned binary is not closed."""
+    result = world.run(TEST_DATA / "alerts" / "windows_security_4688_winlogbeat.json", SAMPLES / "whois.exe")
+    assert result.decision.decision is DecisionKind.ESCALATE
+    assert any("nothing ties the analysed file to the alert" in r for r in result.decision.reasons)
+
+
+@pytest.mark.parametrize("field", ["sha1", "md5"])
+def test_an_alert_whose_other_hashes_disagree_is_not_about_this_file(world: World, tmp_path: Path, field: str) -> None:
+    alert = tmp_path / "alert.json"
+    alert.write_text(json.dumps({"sigtriage_alert": 1, "host": "h", "image_path": "C:\\a.dll",
+                                 field: "0" * (40 if field == "sha1" else 32)}))
+    result = world.run(alert, REAL)
+    assert result.decision.decision is DecisionKind.ESCALATE
+    assert result.assessment is not None and result.assessment.verdict.value == "unknown"
+    assert "alert_file_mismatch" in {f.code for f in result.assessment.findings}
 
 
 @needs_samples

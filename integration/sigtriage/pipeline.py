@@ -73,8 +73,12 @@ def build_engine(settings: Settings, *, baseline_path: Path | None = None,
     )
 
 
-def analyze(engine: Engine, path: Path, *, at: datetime | None = None) -> AnalysisReport:
-    options = Options(at=at, all_hashes=engine.settings.all_hashes, timeout=engine.settings.analysis_timeout)
+def analyze(engine: Engine, path: Path, *, at: datetime | None = None,
+            context: ExecutionContext | None = None) -> AnalysisReport:
+    """Analyse; computes MD5/SHA-1 too when the alert offers only those to tie the file to it."""
+    needs_more = context is not None and not context.sha256 and bool(context.sha1 or context.md5)
+    options = Options(at=at, all_hashes=engine.settings.all_hashes or needs_more,
+                      timeout=engine.settings.analysis_timeout)
     return analyze_file(path, engine.trust, options)
 
 
@@ -106,4 +110,4 @@ def assess_analysis(engine: Engine, analysis: AnalysisReport, context: Execution
 
 def assess_file(engine: Engine, path: Path, context: ExecutionContext | None, *,
                 now: datetime | None = None) -> Assessment:
-    return assess_analysis(engine, analyze(engine, path), context, now=now)
+    return assess_analysis(engine, analyze(engine, path, context=context), context, now=now)

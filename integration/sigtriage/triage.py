@@ -40,7 +40,19 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+MAX_ALERT_BYTES = 16 * 1024 * 1024
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _file_sha256(path: Path) -> str | None:
+    if not _regular(path):
+        return None  # a FIFO or /dev/zero would never end
     try:
         digest = hashlib.sha256()
         with path.open("rb") as handle:
@@ -54,9 +66,10 @@ def _file_sha256(path: Path) -> str | None:
 def _unreadable_alert(path: Path, sha256: str | None) -> ExecutionContext:
     """Stand-in context for an alert that cannot be read: identified by its bytes, so re-runs find the case."""
     try:
-        identity = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        data = path.read_bytes() if _regular(path) and path.stat().st_size <= MAX_ALERT_BYTES else str(path).encode()
     except OSError:
-        identity = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        data = str(path).encode()
+    identity = hashlib.sha256(data).hexdigest()[:16]
     return ExecutionContext(
         source_format="unreadable", event_kind="process_start", alert_id=f"unreadable:{identity}", event_time=None,
         host=None, host_id=None, user=None, user_sid=None, integrity_level=Integrity.UNKNOWN, elevated=None,
@@ -98,8 +111,10 @@ def _document_id(path: Path) -> str:
     """A stable identity for an alert whose format carries no alert id (plain Winlogbeat events, Advanced Hunting
     rows): the hash of its JSON document, canonicalised, so that two different events never share a case."""
     try:
+        if not _regular(path) or path.stat().st_size > MAX_ALERT_BYTES:
+            return ""
         canonical = json.dumps(json.loads(path.read_bytes()), sort_keys=True, separators=(",", ":"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return ""
     return "doc:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -116,7 +131,7 @@ def _evaluate(engine: Engine, alert_path: Path, file_path: Path,
         context = _unreadable_alert(alert_path, _file_sha256(file_path))
     assessment = None
     try:
-        analysis = analyze(engine, file_path)
+        analysis = analyze(engine, file_path, context=context if not failures else None)
         assessment = assess_analysis(engine, analysis, context, now=now)
     except SigtriageError as exc:
         failures.append(f"binary could not be analysed: {exc}")

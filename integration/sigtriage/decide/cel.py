@@ -10,6 +10,7 @@ from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError
+from lark import Tree
 
 from sigtriage.errors import UsageError
 
@@ -36,23 +37,49 @@ def _short(exc: Exception) -> str:
     return text[1:].strip() if text.startswith("(") else text.strip()
 
 
+MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+"""Comprehensions whose first argument binds a local name (`codes.exists(c, c == "x")`)."""
+
+
+def _names(tree: Tree) -> tuple[set[str], set[str], set[str]]:
+    """(free variable names, names bound by macros, fields read from `inputs`), from the parse tree."""
+    used: set[str] = set()
+    bound: set[str] = set()
+    fields: set[str] = set()
+    for node in tree.iter_subtrees():
+        if node.data == "ident":
+            used.add(str(node.children[0]))
+        elif node.data == "member_dot_arg" and str(node.children[1]) in MACROS:
+            first = next(node.children[2].iter_subtrees_topdown(), None) if len(node.children) > 2 else None
+            idents = [t for t in (first.iter_subtrees() if first is not None else []) if t.data == "ident"]
+            if idents:
+                bound.add(str(idents[0].children[0]))
+        elif node.data == "member_dot":
+            target, field = node.children[0], node.children[1]
+            primaries = [t for t in target.iter_subtrees() if t.data == "ident"]
+            if len(primaries) == 1 and str(primaries[0].children[0]) == "inputs":
+                fields.add(str(field))
+    return used, bound, fields
+
+
 class Expression:
     """A compiled CEL expression; compile errors surface at playbook load, with the step's name."""
 
     def __init__(self, source: str, where: str) -> None:
         self.source = source
         try:
-            self._program = _ENV.program(_ENV.compile(source), functions=FUNCTIONS)
+            tree = _ENV.compile(source)
         except CELParseError as exc:
             raise UsageError(f"{where}: not a valid CEL expression: {source!r}: {_short(exc)}") from exc
+        self.names, self._bound, self.input_fields = _names(tree)
+        self._program = _ENV.program(tree, functions=FUNCTIONS)
 
-    def undeclared(self, activation: dict[str, Any]) -> str | None:
-        """The error if this expression names a variable `activation` lacks (checked when a playbook loads)."""
-        try:
-            self.evaluate(activation)
-        except ConditionError as exc:
-            return str(exc) if "undeclared reference" in str(exc) else None
-        return None
+    def unknown_names(self, variables: set[str], inputs: set[str]) -> list[str]:
+        """Names this expression uses that are neither variables, nor bound by a macro, nor declared inputs: a
+        typo anywhere, even in a branch that short-circuit evaluation would never reach."""
+        unknown = sorted(self.names - variables - self._bound)
+        unknown += sorted(f"inputs.{f}" for f in self.input_fields - inputs)
+        return unknown
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
         try:

@@ -3,10 +3,11 @@ parsed into frozen steps through a type -> class registry. Unknown keys are reje
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from typing import Any
 
-from sigtriage.decide.cel import Expression
+from sigtriage.decide.cel import ConditionError, Expression
 from sigtriage.decide.facts import activation
 from sigtriage.decide.steps import STEP_TYPES, Step
 from sigtriage.errors import UsageError
@@ -62,16 +63,31 @@ def _coerce(name: str, kind: str, value: Any) -> bool | int | str:
     raise UsageError(f"playbook input {name!r} must be a {kind}, not {value!r}")
 
 
-def _check_variables(steps: list[Step], defaults: dict[str, Any], source: str) -> None:
-    """Every name a condition uses must be a documented variable: a typo is an error now, not an escalation later.
-    Each expression is tried against a sample of every variable (a failed triage, so all of them exist)."""
-    sample = activation(None, None, "sample", defaults, "", [])
+def _check_names(steps: list[Step], inputs: set[str], source: str) -> None:
+    """Every name a condition, expression or tag uses must be a documented variable or a declared input: a typo
+    is an error when the playbook loads, never a condition that silently stays false. Conditions must give
+    true or false on a sample of every variable."""
+    variables = set(activation(None, None, "sample", {}, "", []))
+    sample = activation(None, None, "sample", {name: "" for name in inputs}, "", [])
     for step in steps:
+        where = f"{source}: step {step.id!r}"
         expressions = [e for e in [step.when, *(getattr(step, n) for n in type(step).EXPRESSIONS)] if e is not None]
         for expression in expressions:
-            problem = expression.undeclared(sample)
-            if problem:
-                raise UsageError(f"{source}: step {step.id!r}: {problem}; variables: {', '.join(sorted(sample))}")
+            unknown = expression.unknown_names(variables, inputs)
+            if unknown:
+                raise UsageError(f"{where}: {expression.source!r} uses unknown name(s) {', '.join(unknown)}; "
+                                 f"variables: {', '.join(sorted(variables))}; inputs: {', '.join(sorted(inputs))}")
+        if step.when is not None:
+            try:
+                value = step.when.evaluate(sample)
+            except ConditionError:
+                value = True  # a lookup that depends on the data (a map key) is judged at run time
+            if not isinstance(value, bool):
+                raise UsageError(f"{where}: when {step.when.source!r} gives {type(value).__name__}, not true/false")
+        for tag in getattr(step, "tags", ()):
+            fields = {f for _, f, _, _ in string.Formatter().parse(tag) if f}
+            if fields - variables:
+                raise UsageError(f"{where}: tag {tag!r} uses unknown variable(s) {sorted(fields - variables)}")
 
 
 def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
@@ -88,7 +104,7 @@ def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
         when = Expression(raw["when"], f"{where} when") if "when" in raw else None
         steps.append(cls.parse(step_id, when, params, where))
     inputs = {k: InputSpec(v["type"], v["default"], v.get("description", "")) for k, v in doc.get("inputs", {}).items()}
-    _check_variables(steps, {name: spec.default for name, spec in inputs.items()}, source)
+    _check_names(steps, set(inputs), source)
     order = [s.type for s in steps if s.type in ("analyse", "assess")]
     if order != ["analyse", "assess"] or [s.type for s in steps[:2]] != ["analyse", "assess"]:
         raise UsageError(f"{source}: a playbook starts with one 'analyse' step and then one 'assess' step")

@@ -84,6 +84,9 @@ def _close_refusal(run: _Run) -> str | None:
         return f"the verdict is {a.verdict.value}"
     if a.analysis.status is not Status.VALID:
         return f"the signature status is {a.analysis.status.value}"
+    codes = {f.code for f in a.findings}
+    if codes & {"alert_file_unverified", "alert_file_mismatch"}:
+        return "nothing ties the analysed file to the alert (no matching hash in the alert)"
     return None
 
 

@@ -149,6 +149,14 @@ class Contain(Step):
     type: ClassVar[str] = "contain"
     PARAMS: ClassVar[dict[str, tuple[builtins.type, bool]]] = {
         "isolate": (bool, False), "block_hash": (bool, False), "isolation_type": (str, False)}
+    ISOLATION_TYPES: ClassVar[frozenset[str]] = frozenset({"Full", "Selective"})
+
+    @classmethod
+    def _build(cls, step_id: str, when: Expression | None, values: dict[str, Any], where: str) -> Step:
+        kind = values.get("isolation_type", "Full")
+        if kind not in cls.ISOLATION_TYPES:
+            raise UsageError(f"{where}: isolation_type must be one of {sorted(cls.ISOLATION_TYPES)}, not {kind!r}")
+        return cls(step_id, when, **values)
 
 
 @dataclass(frozen=True)

@@ -72,10 +72,19 @@ def approved_or_blocked_hash(facts: Facts) -> Iterable[Finding]:
 
 
 def alert_matches_file(facts: Facts) -> Iterable[Finding]:
-    claimed = facts.context.sha256 if facts.context else None
-    if claimed and claimed != facts.analysis.file.sha256:
-        yield finding("alert_file_mismatch", "the alert names a different file than the one analysed",
-                      evidence={"alert_sha256": claimed, "file_sha256": facts.analysis.file.sha256})
+    """The file must be the one the alert is about: every hash both sides have must agree."""
+    ctx, file = facts.context, facts.analysis.file
+    if ctx is None:
+        return
+    pairs = {"sha256": (ctx.sha256, file.sha256), "sha1": (ctx.sha1, file.sha1), "md5": (ctx.md5, file.md5)}
+    compared = {name: (a, b) for name, (a, b) in pairs.items() if a and b}
+    wrong = {name: {"alert": a, "file": b} for name, (a, b) in compared.items() if a.lower() != b.lower()}
+    if wrong:
+        yield finding("alert_file_mismatch", "the alert names a different file than the one analysed ("
+                      + ", ".join(sorted(wrong)) + " differ)", evidence=wrong)
+    elif not compared:
+        yield finding("alert_file_unverified", "the alert carries no hash of the binary, so nothing ties this file "
+                      "to it", evidence={"alert_hashes": sorted(n for n, (a, _) in pairs.items() if a)})
 
 
 def unsigned(facts: Facts) -> Iterable[Finding]:
