@@ -41,7 +41,7 @@ MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 """Comprehensions whose first argument binds a local name (`codes.exists(c, c == "x")`)."""
 
 
-def _names(tree: Tree) -> tuple[set[str], set[str], set[str]]:
+def _names(tree: Tree[Any]) -> tuple[set[str], set[str], set[str]]:
     """(free variable names, names bound by macros, fields read from `inputs`), from the parse tree."""
     used: set[str] = set()
     bound: set[str] = set()
