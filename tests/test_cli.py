@@ -72,3 +72,28 @@ def test_no_microsoft_roots_without_anchors_trusts_nothing() -> None:
     out = run("analyze", "--json", "--no-microsoft-roots", str(REAL))
     doc = json.loads(out.stdout)
     assert doc["status"] == "untrusted_root" and doc["trust"] == []
+
+
+def test_bad_output_paths_and_ids_fail_before_any_work(tmp_path: Path) -> None:
+    env_home = ["--config", str(tmp_path / "missing.yml")]  # never reached: the argument checks come first
+    alert = str(TEST_DATA / "alerts" / "quickstart_sysmon_eid7_attach_amd64.json")
+    for extra in (["--note", str(tmp_path)], ["--note", str(tmp_path / "no" / "x.md")],
+                  ["--thehive-alert-id", "../../etc"]):
+        out = run("triage", "--alert", alert, "--file", str(REAL), *extra, *env_home)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, (extra, out.stderr)
+    out = run("baseline", "learn", str(TEST_DATA / "real"), "-o", str(tmp_path))
+    assert out.returncode == 2 and "not a regular file" in out.stderr
+
+
+def test_special_files_never_hang_a_triage(tmp_path: Path) -> None:
+    import os
+
+    config = tmp_path / "c.yml"
+    config.write_text(f"revocation: {{mode: 'off'}}\nstore: {{path: {tmp_path / 'db.sqlite'}}}\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    alert = str(TEST_DATA / "alerts" / "quickstart_sysmon_eid7_attach_amd64.json")
+    for binary, alert_file in ((str(fifo), alert), ("/dev/zero", alert), (str(REAL), "/dev/zero")):
+        out = run("triage", "--alert", alert_file, "--file", binary, "--config", str(config), "--json", timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["decision"]["decision"] == "escalate"

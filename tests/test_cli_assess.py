@@ -97,3 +97,14 @@ def test_empty_config_means_defaults_and_broken_internal_ca_is_named(tmp_path: P
                         '\\nAAAA\\n-----END CERTIFICATE-----"\n')
     out = run("baseline", "check", str(baseline), home=tmp_path)
     assert out.returncode == 3 and "internal CA 'Contoso Root'" in out.stderr
+
+
+@needs_samples
+def test_learning_leaves_whql_attested_signers_out(tmp_path: Path) -> None:
+    from sigtriage.config.baseline import learn
+    from sigtriage.extract.analyze import analyze_file
+    from sigtriage.extract.trust import load_trust_store
+
+    trust = load_trust_store()
+    doc = learn([analyze_file(SAMPLES / "oem89.cat", trust), analyze_file(SAMPLES / "whois.exe", trust)], name="g")
+    assert [p["names"] for p in doc["publishers"]] == [["Microsoft Corporation"]]  # whois only, not the WHQL signer

@@ -391,3 +391,21 @@ def test_concurrent_triage_processes_share_one_store(tmp_path: Path) -> None:
     assert decisions == 6  # decided once per case; the other 18 runs replayed it
     assert conn.execute("SELECT COUNT(*) FROM audit WHERE step = 'triage.replay'").fetchone()[0] == 18
     conn.close()
+
+
+def test_an_edited_playbook_or_baseline_is_a_new_decision_even_without_a_version_bump(world: World,
+                                                                                      tmp_path: Path) -> None:
+    from sigtriage.config.baseline import DEFAULT_BASELINE, load_baseline
+    from sigtriage.config.playbook import DEFAULT_PLAYBOOK
+
+    first = world.run(QUICKSTART_ALERT, REAL)
+    edited = tmp_path / "playbook.yml"
+    edited.write_text(DEFAULT_PLAYBOOK.read_text().replace("Benign: signed by", "Benign (edited): signed by"))
+    world.playbook = load_playbook(edited)
+    second = world.run(QUICKSTART_ALERT, REAL)
+    assert second.case_key != first.case_key and not second.replayed
+    assert second.decision.close_reason and "edited" in second.decision.close_reason
+    baseline = tmp_path / "baseline.yml"
+    baseline.write_text(DEFAULT_BASELINE.read_text().replace("rare_max_hosts: 2", "rare_max_hosts: 3"))
+    world.engine.baseline = load_baseline(baseline)
+    assert world.run(QUICKSTART_ALERT, REAL).case_key not in (first.case_key, second.case_key)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sigtriage import __version__
-from sigtriage.errors import SigtriageError, UsageError
+from sigtriage.errors import InputError, SigtriageError, UsageError
 from sigtriage.model import AnalysisFailure
 from sigtriage.model.codec import dumps, parse_datetime
 
@@ -139,6 +139,7 @@ def baseline() -> None:
 def baseline_learn(folders: tuple[Path, ...], name: str, output: Path | None, include_hashes: bool,
                    workers: int) -> None:
     """Learn a starting baseline from a folder of known-good software (a golden image)."""
+    _check_output_file(output, "--output")
     from sigtriage.batch import analyze_many, expand
     from sigtriage.config.baseline import dump, learn
     from sigtriage.extract.analyze import Options
@@ -159,7 +160,10 @@ def baseline_learn(folders: tuple[Path, ...], name: str, output: Path | None, in
                 failures += 1
     text = dump(learn(reports, name=name, include_hashes=include_hashes))
     if output:
-        output.write_text(text)
+        try:
+            output.write_text(text)
+        except OSError as exc:
+            raise InputError(f"cannot write the baseline: {exc.strerror}", context=str(output)) from exc
     else:
         _emit(text)
     err.print(f"learned from {len(reports)} files ({failures} could not be analysed)")
@@ -175,6 +179,16 @@ def baseline_check(file: Path) -> None:
     click.echo(f"{file}: valid baseline {loaded.label}: {len(loaded.publishers)} publishers, "
                f"{len(loaded.internal_ca_pems)} internal CAs, {len(loaded.blocked_certificates)} blocked certificates, "
                f"{len(loaded.approved_hashes)} approved and {len(loaded.blocked_hashes)} blocked hashes")
+
+
+def _check_output_file(path: Path | None, option: str) -> None:
+    """Fail before any work when an output file cannot be written where asked."""
+    if path is None:
+        return
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{option}: {path} exists and is not a regular file")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option}: the folder {path.parent} does not exist")
 
 
 def _parse_inputs(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -221,9 +235,16 @@ def triage(alert: Path, file: Path, config: Path | None, playbook_path: Path | N
     from sigtriage.present.triage import render_triage
     from sigtriage.triage import triage as run_triage
 
-    if note is not None and not note.parent.is_dir():
-        raise UsageError(f"--note: the folder {note.parent} does not exist")
+    _check_output_file(note, "--note")
+    from sigtriage.act.connectors.thehive import ALERT_ID
+
+    if thehive_alert_id is not None and not ALERT_ID.fullmatch(thehive_alert_id):
+        raise UsageError(f"--thehive-alert-id: {thehive_alert_id!r} is not a TheHive alert id (like ~12345)")
     settings, playbook, connectors, engine, store = _triage_setup(config, playbook_path, baseline)
+    if "thehive" in connectors and not thehive_alert_id:
+        err_console = Console(stderr=True)
+        err_console.print("[yellow]warning:[/] TheHive is configured but no --thehive-alert-id was given: "
+                          "SOAR actions are recorded in the local case store only")
     overrides = {**settings.triage.get("inputs", {}), **_parse_inputs(input_pairs)}
     if dry_run:
         overrides["dry_run"] = True
@@ -234,7 +255,11 @@ def triage(alert: Path, file: Path, config: Path | None, playbook_path: Path | N
     finally:
         engine.close()
     if note:
-        note.write_text(result.note)
+        try:
+            note.write_text(result.note)
+        except OSError as exc:
+            raise InputError(f"the triage is recorded, but the note could not be written: {exc.strerror}",
+                             context=str(note)) from exc
     if as_json:
         _emit(dumps(result) + "\n")
     else:
@@ -266,7 +291,7 @@ def cases_list(config: Path | None, status: str | None, limit: int, as_json: boo
     if as_json:
         _emit(json.dumps(rows, default=str) + "\n")
     else:
-        Console().print(cases_table(rows))
+        _console().print(cases_table(rows))
 
 
 @cases.command("show")

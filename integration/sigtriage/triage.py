@@ -172,7 +172,8 @@ def triage(engine: Engine, store: CaseStore, playbook: Playbook, *, alert_path: 
     sha256 = assessment.analysis.file.sha256 if assessment else (_file_sha256(file_path) or context.sha256 or "")
     targets = _targets(connectors, context, soar_ref)
     dry_run = inputs.get("dry_run") is True
-    case, _created = store.open_case(context, sha256=sha256, baseline=engine.baseline.label,
+    baseline = f"{engine.baseline.label}#{engine.baseline.digest[:12]}"
+    case, _created = store.open_case(context, sha256=sha256, baseline=baseline,
                                      playbook=_policy_label(playbook, inputs, targets), now=now)
     key = case["key"]
     if dry_run:
@@ -185,7 +186,9 @@ def triage(engine: Engine, store: CaseStore, playbook: Playbook, *, alert_path: 
         decision = _finish_actions(decision, key, note)
         store.audit(key, "triage.evaluate", {"alert": str(alert_path), "file": str(file_path), "inputs": inputs},
                     {"failure": failure, "trace": decision.trace}, now=now)
-        plain = assessment if assessment is not None else {"verdict": "unknown", "score": None, "failure": failure}
+        plain: Any = assessment if assessment is not None else {"verdict": "unknown", "score": None, "failure": failure}
+        if failure and assessment is not None:
+            plain = {**to_plain(assessment), "verdict": "unknown"}  # a failed triage judged nothing
         if store.record_decision(key, decision, plain, note, now=now, failure=failure):
             store.enqueue(key, decision.actions, dry_run=False, now=now)
         else:
@@ -231,8 +234,8 @@ def _dry_run(store: CaseStore, key: str, playbook: Playbook, assessment: Assessm
 
 
 def _policy_label(playbook: Playbook, inputs: dict[str, Any], targets: Targets) -> str:
-    """The playbook version plus a fingerprint of what else shapes the decision and its actions (inputs other
-    than dry_run, and where actions go): changing any of them is a new decision, not a replay of the old one."""
+    """The playbook version plus a fingerprint of what else shapes the decision and its actions (its content,
+    inputs other than dry_run, where actions go): changing any of them is a new decision, not a replay."""
     shaping = {k: v for k, v in sorted(inputs.items()) if k != "dry_run"}
-    fingerprint = json.dumps([shaping, to_plain(targets)], sort_keys=True, default=str)
+    fingerprint = json.dumps([playbook.digest, shaping, to_plain(targets)], sort_keys=True, default=str)
     return f"{playbook.label}#{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}"

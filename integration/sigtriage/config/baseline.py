@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from sigtriage.extract.trust import parse_certificates
 from sigtriage.model import AnalysisReport, Status
 from sigtriage.model.baseline import Baseline, BlockedCertificate, PinnedPublisher, Thresholds
 
+WHQL_EKU = "microsoft_whql"
 DEFAULT_BASELINE = Path(__file__).resolve().parent.parent / "data" / "default-baseline.yml"
 
 
@@ -41,7 +44,9 @@ def from_document(doc: dict[str, Any], *, base_dir: Path) -> Baseline:
             parse_certificates(pem.encode("ascii", errors="replace"), f"internal CA {ca['name']!r}")
         except InputError as exc:
             raise InputError(f"{exc}", context=f"baseline {doc['name']}") from exc
+    canonical = json.dumps(doc, sort_keys=True, default=str) + "".join(pems)
     return Baseline(
+        digest=hashlib.sha256(canonical.encode()).hexdigest(),
         name=doc["name"],
         version=doc["version"],
         publishers=tuple(
@@ -73,11 +78,15 @@ def load_baseline(path: Path | None) -> Baseline:
 
 def learn(reports: Iterable[AnalysisReport], *, name: str, include_hashes: bool = False) -> dict[str, Any]:
     """A starting baseline from known-good software: one publisher per signer organisation, pinned by the
-    issuing CA(s) and root(s) its valid signatures chained to. Review it before use: it trusts what it saw."""
+    issuing CA(s) and root(s) its valid signatures chained to. Review it before use: it trusts what it saw.
+
+    WHQL signatures are left out: their signer is Microsoft attesting a third party's driver, so pinning them
+    would approve every WHQL-signed driver in the world under the name 'Microsoft Corporation'."""
     publishers: dict[str, dict[str, set[str]]] = {}
     hashes: set[str] = set()
     for report in reports:
-        valid = [s for s in report.signatures if s.status is Status.VALID and s.signer and len(s.chain) >= 2]
+        valid = [s for s in report.signatures if s.status is Status.VALID and s.signer and len(s.chain) >= 2
+                 and WHQL_EKU not in s.signer.ekus]
         if not valid:
             continue
         if include_hashes:

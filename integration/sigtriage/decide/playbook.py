@@ -3,6 +3,8 @@ parsed into frozen steps through a type -> class registry. Unknown keys are reje
 
 from __future__ import annotations
 
+import hashlib
+import json
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,8 @@ class Playbook:
     description: str
     inputs: dict[str, InputSpec]
     steps: tuple[Step, ...]
+    digest: str = ""
+    """SHA-256 of the playbook's content: part of the triage key, so an edit is a new decision."""
 
     @property
     def label(self) -> str:
@@ -114,4 +118,5 @@ def parse_playbook(doc: dict[str, Any], source: str) -> Playbook:
         description=doc.get("description", ""),
         inputs=inputs,
         steps=tuple(steps),
+        digest=hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest(),
     )

@@ -51,6 +51,9 @@ class Baseline:
     thresholds: Thresholds = Thresholds()
     weights: dict[str, float] = field(default_factory=dict)
     """Per finding code, overriding the default weights of the score."""
+    digest: str = ""
+    """SHA-256 of the baseline's content: part of the triage key, so an edit is a new decision even when the
+    version was not bumped."""
 
     @property
     def label(self) -> str:

@@ -107,6 +107,10 @@ def _next_steps(decision: Decision, assessment: Assessment | None, failure: str 
             steps.append("Revocation could not be checked: check the signer's CRL/OCSP by hand if the verdict hinges on it.")
         if not assessment.pinned_publisher and assessment.analysis.status.value == "valid":
             steps.append("If this publisher belongs in the estate, pin it in the baseline to let future alerts auto-close.")
-    if decision.decision is DecisionKind.CONTAIN:
-        steps.append("Containment is planned; approve it with `sigtriage outbox approve` if approval is required.")
+    if any(a.requires_approval for a in decision.actions):
+        steps.append("Containment waits for approval: `sigtriage outbox approve KEY_PART` releases it.")
+    elif decision.decision is DecisionKind.CONTAIN and not any(
+            a.kind in (ActionKind.ISOLATE_HOST, ActionKind.BLOCK_HASH) for a in decision.actions):
+        steps.append("Containment was decided but cannot be carried out here (no EDR connector or machine id): "
+                     "contain the host by hand.")
     return steps or ["Review the findings above and the process tree on the host."]

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from rich.console import Group
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -21,7 +20,7 @@ def render_triage(result: TriageResult) -> Group:
     d = result.decision
     head = Text.assemble(("decision ", "bold"), (d.decision.value, DECISION_STYLE[d.decision]),
                          f"   severity {d.severity}/4   case {result.case_key[:12]}",
-                         ("   (replayed: nothing re-sent)" if result.replayed else ""))
+                         ("   (replayed: the recorded decision; no action repeated)" if result.replayed else ""))
     actions = Table("action", "via", "key", title="actions", title_justify="left", show_lines=False)
     for action in d.actions:
         actions.add_row(action.kind.value + (" (approval)" if action.requires_approval else ""),
@@ -47,7 +46,7 @@ def render_case(detail: dict[str, Any]) -> Group:
     case = detail.get("case", {})
     head = Text.assemble((f"case {case.get('key')}", "bold"), f"  {case.get('status')}  decision "
                          f"{case.get('decision')}  severity {case.get('severity')}  verdict {case.get('verdict')}")
-    notes = [Markdown(n["markdown"]) for n in detail.get("notes", [])[-1:]]
+    notes = [Text(n["markdown"]) for n in detail.get("notes", [])[-1:]]
     actions = Table("action", "connector", "state", "attempts", "last error", "key", title="actions",
                     title_justify="left")
     for a in detail.get("actions", []):

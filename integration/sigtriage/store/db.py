@@ -114,13 +114,13 @@ def connect(path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> sqlite3.Con
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
     except (OSError, sqlite3.Error) as exc:
-        raise InputError(f"cannot open the database: {exc}", context=str(path)) from exc
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
+        raise InputError(f"cannot open the database (store.path): {exc}", context=str(path)) from exc
     _migrate(conn, migrations, path)
     return conn
 

@@ -34,7 +34,7 @@ _SERVICE = Service(
     "the API key",
     "the API key's user needs alert management permissions (manageAlert/*) in this organisation",
 )
-_ALERT_ID = re.compile(r"~?[A-Za-z0-9_-]{1,64}")
+ALERT_ID = re.compile(r"~?[A-Za-z0-9_-]{1,64}")
 """TheHive 5 ids look like '~41234'; anything else (a '/', a '..') must not reach a URL path."""
 _HASH = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
@@ -84,7 +84,7 @@ class TheHiveConnector:
             return record(self.name, action, unsupported(self.name, action.kind))
         alert = action.target.ref or ""
         try:
-            if not _ALERT_ID.fullmatch(alert):
+            if not ALERT_ID.fullmatch(alert):
                 raise InvalidAction(f"target.ref must be a TheHive alert id like '~12345', not {alert[:80]!r}")
             result = handler(alert, action)
         except InvalidAction as exc:
