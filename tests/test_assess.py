@@ -398,3 +398,9 @@ def test_a_nested_signature_chaining_to_a_pinned_ca_pins_the_file(tmp_path: Path
     result = assess_file(engine, SAMPLES / "sigcheck.exe", _context())
     assert result.pinned_publisher == "Microsoft Corporation"  # via the nested SHA-256 signature
     assert "baseline_name_without_pin" not in {f.code for f in result.findings}
+
+
+@needs_samples
+def test_require_mode_does_not_hide_a_forged_chain(tmp_path: Path) -> None:
+    result = assess_file(_engine(tmp_path, mode="require"), SAMPLES / "7z1900-x64_signed.exe", _context())
+    assert result.verdict is Verdict.MALICIOUS  # revocation of a spoofed chain is beside the point

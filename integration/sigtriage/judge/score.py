@@ -70,10 +70,12 @@ def verdict_of(findings: tuple[Finding, ...], parts: tuple[Contribution, ...], p
     # missing evidence (an unreachable CRL) or sloppy signing may raise the level, never make code malicious:
     # `malicious` triggers containment, so it must rest on risk findings alone
     risk_score = score_of(tuple(c for c in parts if c.code not in HYGIENE))
-    if codes & UNKNOWN_WHEN or evidence_missing:
+    if codes & UNKNOWN_WHEN:
         return Verdict.UNKNOWN
     if any(f.severity is Severity.CRITICAL for f in findings) or risk_score >= policy.malicious_from:
-        return Verdict.MALICIOUS
+        return Verdict.MALICIOUS  # a forged chain or a blocked certificate needs no revocation answer
+    if evidence_missing:
+        return Verdict.UNKNOWN
     if "approved_hash" in codes:
         return Verdict.BENIGN
     risky = [f for f in findings if f.code not in HYGIENE and f.severity.rank >= Severity.MEDIUM.rank]
