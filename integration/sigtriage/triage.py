@@ -147,16 +147,12 @@ def _replay(store: CaseStore, key: str) -> tuple[Decision, Assessment | None, st
         return None
     detail = store.case_detail(key) or {}
     notes = detail.get("notes") or []
-    decision = from_plain(Decision, _json(case["decision_json"]))
-    plain = _json(case["assessment_json"]) if case.get("assessment_json") else None
+    decision = from_plain(Decision, json.loads(case["decision_json"]))
+    plain = json.loads(case["assessment_json"]) if case.get("assessment_json") else None
     assessment = from_plain(Assessment, plain) if plain and "analysis" in plain else None
     if assessment is None:
         return None  # the earlier run failed: evaluate again
     return decision, assessment, notes[-1]["markdown"] if notes else ""
-
-
-def _json(text: str) -> Any:
-    return json.loads(text)
 
 
 def _actions(store: CaseStore, key: str) -> list[dict[str, Any]]:
