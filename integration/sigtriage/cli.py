@@ -66,7 +66,7 @@ def analyze(files: tuple[Path, ...], as_json: bool, anchors: tuple[Path, ...], n
     options = Options(catalogs=catalogs, at=_parse_at(at), all_hashes=all_hashes, timeout=timeout)
     # fail fast, with the file's name, on unreadable anchors and catalogs before any worker starts
     trust = load_trust_store(anchors, microsoft=not no_microsoft_roots)
-    load_catalogs(catalogs)
+    loaded_catalogs = load_catalogs(catalogs)
     targets = list(expand(files))
     out = _console()
     err = Console(stderr=True)
@@ -76,7 +76,7 @@ def analyze(files: tuple[Path, ...], as_json: bool, anchors: tuple[Path, ...], n
     with progress:
         task = progress.add_task("analysing", total=len(targets))
         results = analyze_many(targets, anchor_files=anchors, microsoft=not no_microsoft_roots, options=options,
-                               workers=workers, trust=trust)
+                               workers=workers, trust=trust, catalogs=loaded_catalogs)
         for result in results:
             progress.advance(task)
             if isinstance(result, AnalysisFailure):

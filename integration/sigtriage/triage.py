@@ -63,8 +63,9 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
-def _unreadable_alert(path: Path, sha256: str | None) -> ExecutionContext:
-    """Stand-in context for an alert that cannot be read: identified by its bytes, so re-runs find the case."""
+def _unreadable_alert(path: Path) -> ExecutionContext:
+    """Stand-in context for an alert that cannot be read: identified by its bytes, so re-runs find the case. It
+    names no hash: nothing from the alert ties the file to it."""
     try:
         data = path.read_bytes() if _regular(path) and path.stat().st_size <= MAX_ALERT_BYTES else str(path).encode()
     except OSError:
@@ -73,7 +74,7 @@ def _unreadable_alert(path: Path, sha256: str | None) -> ExecutionContext:
     return ExecutionContext(
         source_format="unreadable", event_kind="process_start", alert_id=f"unreadable:{identity}", event_time=None,
         host=None, host_id=None, user=None, user_sid=None, integrity_level=Integrity.UNKNOWN, elevated=None,
-        is_service=False, image_path=None, command_line=None, parent_image=None, sha256=sha256, sha1=None, md5=None,
+        is_service=False, image_path=None, command_line=None, parent_image=None, sha256=None, sha1=None, md5=None,
         company_name=None, edr_signature=None, privilege=Privilege.UNKNOWN, notes=("the alert could not be read",),
     )
 
@@ -128,7 +129,7 @@ def _evaluate(engine: Engine, alert_path: Path, file_path: Path,
             context = replace(context, alert_id=_document_id(alert_path) or None)
     except SigtriageError as exc:
         failures.append(f"alert could not be read: {exc}")
-        context = _unreadable_alert(alert_path, _file_sha256(file_path))
+        context = _unreadable_alert(alert_path)
     assessment = None
     try:
         analysis = analyze(engine, file_path, context=context if not failures else None)

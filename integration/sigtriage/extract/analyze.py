@@ -66,7 +66,11 @@ def _whole_algorithms(options: Options) -> tuple[str, ...]:
     return ("sha256", "sha1", "md5") if options.all_hashes else ("sha256",)
 
 
-def load_catalogs(paths: tuple[Path, ...]) -> list[tuple[str, CertificateTrustList]]:
+Catalogs = list[tuple[str, CertificateTrustList]]
+"""Parsed security catalogs by file name: parsed once per run (a catalog can run to megabytes), used per file."""
+
+
+def load_catalogs(paths: tuple[Path, ...]) -> Catalogs:
     catalogs = []
     for path in paths:
         try:
@@ -241,8 +245,10 @@ def _open(path: Path) -> tuple[BinaryIO, int]:
         raise InputError(f"cannot open: {exc.strerror}", context=str(path)) from exc
 
 
-def analyze_file(path: Path, trust: TrustStore, options: Options = Options()) -> AnalysisReport:
-    catalogs = load_catalogs(options.catalogs)
+def analyze_file(path: Path, trust: TrustStore, options: Options = Options(),
+                 catalogs: Catalogs | None = None) -> AnalysisReport:
+    """`catalogs`: `options.catalogs` already loaded (a walk loads them once); loaded here when not given."""
+    catalogs = load_catalogs(options.catalogs) if catalogs is None else catalogs
     stream, size = _open(path)
     with stream, time_limit(options.timeout, str(path)):
         return _analyze(Path(path), stream, size, trust, options, catalogs)
